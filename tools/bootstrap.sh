@@ -27,15 +27,19 @@ for svc in tgt iscsid open-iscsi multipathd multipathd.socket iscsid.socket ssh;
   systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done
 
-pick_python() {  # newest interpreter of the given minor versions that exists
-  local v
+pick_python() {  # first interpreter of the given minor versions that works (PATH, then pyenv)
+  local v cand
   for v in "$@"; do
-    if command -v "python$v" >/dev/null 2>&1 && "python$v" -c 'import venv' 2>/dev/null; then
-      echo "python$v"; return 0
-    fi
+    for cand in "python$v" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v"; do
+      if "$cand" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        echo "$cand"; return 0
+      fi
+    done
   done
   return 1
 }
+
+quiet_pip() { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
 make_venv() {  # make_venv DIR PYTHON REQUIREMENTS
   local dir=$1 py=$2 req=$3 key
@@ -43,8 +47,8 @@ make_venv() {  # make_venv DIR PYTHON REQUIREMENTS
   if stamp_ok "$(basename "$dir")" "$key" && [ -x "$dir/bin/python" ]; then return 0; fi
   rm -rf "$dir"
   "$py" -m venv "$dir"
-  "$dir/bin/pip" install -q --upgrade pip
-  "$dir/bin/pip" install -q -r "$req"
+  "$dir/bin/pip" install -q --upgrade pip 2>&1 | quiet_pip
+  "$dir/bin/pip" install -q -r "$req" 2>&1 | quiet_pip
   echo "$key" > "$STAMPS/$(basename "$dir")"
 }
 
