@@ -3,6 +3,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
+
+# ansible-test bootstraps pip in its venvs from a script it downloads from a host we cannot
+# reach; give it an equivalent that uses ensurepip and the package index.
+for venv in .venv .venv-2.21; do
+  [ -x "$venv/bin/python" ] || continue
+  v=$("$venv/bin/python" - <<'PY'
+import inspect, re
+from ansible_test._internal import python_requirements as pr
+print(re.search(r"pip='([0-9.]+)'", inspect.getsource(pr.get_venv_packages)).group(1))
+PY
+)
+  cache=~/.ansible/test/cache/get_pip_${v//./_}.py
+  [ -f "$cache" ] || install -D -m 0644 tools/get_pip_offline.py "$cache"
+done
 run_sanity() {  # run_sanity VENV
   local venv=$repo/$1 dest py
   py=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
