@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
+export PATH="$repo/.venv/bin:$PATH"
 echo "== ansible-lint (production profile)"
 ansible-lint --offline --profile production
 
@@ -13,17 +14,26 @@ dest=$(tools/collection-tree.sh)
 trap 'rm -rf "${dest%/ansible_collections/*}"' EXIT
 export ANSIBLE_COLLECTIONS_PATH=${dest%/ansible_collections/*}
 echo "== ansible-doc renders every module, filter and role"
-for f in plugins/modules/*.py; do
-  ansible-doc -t module "cinder_local.iscsi_multipath.$(basename "$f" .py)" >/dev/null
+render() {  # render TYPE NAME...: fail unless ansible-doc returns documentation for each
+  local type=$1; shift
+  [ $# -gt 0 ] || return 0
+  ansible-doc -t "$type" --json "${@/#/cinder_local.iscsi_multipath.}" | python3 -c '
+import json, sys
+docs = json.load(sys.stdin)
+missing = [n for n in sys.argv[1:] if not (docs.get("cinder_local.iscsi_multipath." + n) or {}).get("doc")]
+if missing:
+    sys.exit("ansible-doc rendered nothing for: " + ", ".join(missing))
+print("  %d ok" % len(sys.argv[1:]))' "$@"
+}
+mapfile -t modules < <(find plugins/modules -name '*.py' ! -name '__init__.py' -printf '%f\n' | sed 's/\.py$//' | sort)
+mapfile -t filters < <(ansible-doc -t filter -l cinder_local.iscsi_multipath 2>/dev/null | awk '{print $1}' | sed 's/^cinder_local\.iscsi_multipath\.//' | sort)
+mapfile -t roles < <(find roles -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort)
+render module "${modules[@]}"
+render filter "${filters[@]}"
+for role in "${roles[@]}"; do
+  ansible-doc -t role "cinder_local.iscsi_multipath.$role" >/dev/null
 done
-for f in plugins/filter/*.py; do
-  for name in $(grep -oP "^\s+['\"]\K[a-z_]+(?=['\"]:\s)" "$f" | sort -u); do
-    ansible-doc -t filter "cinder_local.iscsi_multipath.$name" >/dev/null
-  done
-done
-for d in roles/*/; do
-  ansible-doc -t role "cinder_local.iscsi_multipath.$(basename "$d")" >/dev/null
-done
+echo "  ${#roles[@]} roles ok"
 if [ -x tools/check-argspecs.py ]; then
   echo "== role argument specs match defaults"
   tools/check-argspecs.py
