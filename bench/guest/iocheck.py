@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--write-at-mib", type=int, default=32)
     parser.add_argument("--prefill", action="store_true")
     parser.add_argument("--stop-file", default="/tmp/bench/iocheck.stop")
+    parser.add_argument("--ready-file", help="created once the loop starts")
     parser.add_argument("--duration", type=float, default=600.0)
     parser.add_argument("--pause", type=float, default=0.02)
     args = parser.parse_args()
@@ -105,6 +106,9 @@ def main() -> None:
     try:
         if args.prefill:
             prefill(fd, args.verify_mib * MIB)
+        if args.ready_file:
+            with open(args.ready_file, "w", encoding="utf-8"):
+                pass
         result = run_loop(fd, args)
     finally:
         os.close(fd)

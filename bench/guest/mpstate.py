@@ -8,7 +8,8 @@
                                                then print the transitions as JSON
   mpstate.py maps                              JSON list of dm multipath maps + paths
 
-DM is a dm name, /dev/dm-N, /dev/mapper/NAME or a WWID (looked up under /dev/disk/by-id).
+DM is a dm name, /dev/dm-N, /dev/mapper/NAME, a WWID (looked up under /dev/disk/by-id) or
+target:IQN/LUN (whichever tool attached it).
 """
 from __future__ import annotations
 
@@ -26,7 +27,15 @@ PATH_STATE = re.compile(r"\b(\d+:\d+) ([AF]) \d+")
 
 
 def resolve(dm: str) -> str:
-    """Return /dev/dm-N for any way of naming a multipath map."""
+    """Return /dev/dm-N for any way of naming a multipath map, including `target:IQN/LUN`
+    (the map holding any SCSI disk of that target LUN: works whatever attached it)."""
+    if dm.startswith("target:"):
+        iqn, lun = dm[len("target:"):].rsplit("/", 1)
+        for link in glob.glob("/dev/disk/by-path/*-iscsi-%s-lun-%s" % (iqn, lun)):
+            disk = os.path.basename(os.path.realpath(link))
+            for holder in glob.glob("/sys/block/%s/holders/dm-*" % disk):
+                return "/dev/" + os.path.basename(holder)
+        raise FileNotFoundError("no multipath map holds a disk of %s" % dm)
     candidates = [dm, "/dev/mapper/" + dm, "/dev/disk/by-id/dm-uuid-mpath-" + dm,
                   "/dev/disk/by-id/dm-uuid-mpath-3" + dm]
     for cand in candidates:
@@ -65,6 +74,8 @@ def can_read(dev: str) -> bool:
 def wait_ready(dm: str, paths: int, timeout: float, start: float | None = None) -> dict:
     """Poll until the map has `paths` active paths and serves a direct read."""
     start = time.monotonic() if start is None else start
+    if paths <= 0:  # command-count pass: no probes
+        return {"ready": True, "dev": None, "paths": 0, "elapsed_s": 0.0}
     dev = None
     while time.monotonic() - start < timeout:
         try:

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# bench/run.sh [--quick]: the collection vs os-brick 7.1.1 on one lab VM, same tgt targets,
+# same connection_info, in one run. Writes bench/results.md and bench/results.json
+# (--quick: 1 run each, scale 1 and 4, results only under .cache/bench/<stamp>/).
+# Everything that touches the data path runs inside the lab guest (bench/guest/*.py).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+QUICK=0
+[ "${1:-}" = --quick ] && QUICK=1
+export LAB_NAME=${LAB_NAME:-bench}
+RUNS=${BENCH_RUNS:-$([ $QUICK = 1 ] && echo 1 || echo 5)}
+SCALES=${BENCH_SCALES:-$([ $QUICK = 1 ] && echo "1 4" || echo "1 4 16")}
+VOLUMES=$(tr ' ' '\n' <<< "$SCALES" | sort -n | tail -1)
+OUT=$REPO/.cache/bench/$(date -u +%Y%m%dT%H%M%SZ)
+RAW=$OUT/raw.jsonl
+GUEST=$REPO/bench/guest
+OSB_PY=$REPO/.venv-openstack/bin/python
+LABCTL=$REPO/lab/labctl
+PORTAL_A=192.0.2.1:3260
+PORTAL_B=198.51.100.1:3260
+IQN_PREFIX=iqn.2010-10.org.openstack:volume-bench
+mkdir -p "$OUT/ci"
+
+log() { printf '%s bench: %s\n' "$(date -u +%T)" "$*" >&2; }
+g() { "$LABCTL" exec -- "$@"; }                    # run in the guest
+meta() { jq -cn --arg k "$1" --arg v "$2" '{meta: {($k): $v}}' >> "$RAW"; }
+note() { jq -cn --arg n "$*" '{note: $n}' >> "$RAW"; }
+add() { python3 bench/samples.py "$@" >> "$RAW"; }  # add KIND APPROACH [N] < driver json
+ci() { printf '%s/ci/vol-%02d.json' "$OUT" "$1"; }
+iqn() { printf '%s-%02d' "$IQN_PREFIX" "$1"; }
+ci_args() { local i; for i in $(seq "$1" "$2"); do printf -- '--ci %s ' "$(ci "$i")"; done; }
+
+ours() { g python3 "$GUEST/ours_driver.py" --collections "$OUT/collections" "$@"; }
+osbrick() { g "$OSB_PY" "$GUEST/osbrick_driver.py" "$@" 2> >(grep -v -i eventlet >&2); }
+
+make_collection() {  # the committed collection, as ansible_collections/cinder_local/iscsi_multipath
+    local dest=$OUT/collections/ansible_collections/cinder_local/iscsi_multipath
+    mkdir -p "$dest"
+    git archive HEAD galaxy.yml meta plugins roles | tar -x -C "$dest"
+    meta collection_commit "$(git rev-parse --short HEAD)"
+}
+
+make_volumes() {  # connection_info files (Cinder's shape, CHAP) written before the guest boots
+    local i secret
+    secret=$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+    umask 077
+    printf '%s' "$secret" > "$OUT/chap.pw"
+    for i in $(seq 1 "$VOLUMES"); do
+        jq -n --arg iqn "$(iqn "$i")" --arg a "$PORTAL_A" --arg b "$PORTAL_B" --arg pw "$secret" \
+            --arg user "bench$i" '{driver_volume_type: "iscsi", data: {
+                target_discovered: false, target_portal: $a, target_iqn: $iqn, target_lun: 1,
+                target_portals: [$a, $b], target_iqns: [$iqn, $iqn], target_luns: [1, 1],
+                auth_method: "CHAP", auth_username: $user, auth_password: $pw,
+                volume_id: $iqn, access_mode: "rw", encrypted: false}}' > "$(ci "$i")"
+    done
+    umask 022
+}
+
+lab_up() {
+    "$LABCTL" up
+    local i
+    for i in $(seq 1 "$VOLUMES"); do
+        "$LABCTL" target add --iqn "$(iqn "$i")" --lun 1 --size 64M \
+            --chap-user "bench$i" --chap-password-file "$OUT/chap.pw" >/dev/null
+    done
+    g mkdir -p /tmp/bench
+    meta kernel "$(g uname -r)"
+    meta accel "$(ps -o args= -p "$(cat "$REPO/.lab/$LAB_NAME/qemu.pid")" | grep -o 'accel [a-z]*' | cut -d' ' -f2)"
+}
+
+save() { tee "$OUT/$1.json"; }  # keep every driver output next to the raw samples
+
+# IO stall + path back: direct IO on the map while network B is cut, then restored.
+stall_run() {  # stall_run APPROACH TAG
+    local approach=$1 tag=$2 dev
+    if [ "$approach" = ours ]; then ours attach --mode modules $(ci_args 1 1) > /dev/null
+    else osbrick attach $(ci_args 1 1) > /dev/null; fi
+    dev=$(g python3 "$GUEST/mpstate.py" wait "target:$(iqn 1)/1" --paths 2 | jq -r .dev)
+    g sh -c "rm -f /tmp/bench/*.stop /tmp/bench/io.ready
+        setsid python3 $GUEST/iocheck.py $dev --prefill --ready-file /tmp/bench/io.ready \
+            --stop-file /tmp/bench/io.stop > /tmp/bench/io.json 2>&1 < /dev/null &
+        setsid python3 $GUEST/mpstate.py watch $dev --portal $PORTAL_B \
+            --stop-file /tmp/bench/watch.stop > /tmp/bench/watch.json 2>&1 < /dev/null &
+        while [ ! -e /tmp/bench/io.ready ]; do sleep 0.2; done"
+    sleep 3
+    "$LABCTL" cut B --mode drop
+    g python3 "$GUEST/mpstate.py" wait "$dev" --paths 2 --down --timeout 300 > /dev/null
+    sleep 3
+    "$LABCTL" restore B
+    g python3 "$GUEST/mpstate.py" wait "$dev" --paths 2 --timeout 300 > /dev/null
+    sleep 1
+    g sh -c "touch /tmp/bench/io.stop /tmp/bench/watch.stop
+        while pgrep -f 'iocheck.py|mpstate.py watch' > /dev/null; do sleep 0.2; done
+        jq -c -n --slurpfile io /tmp/bench/io.json --slurpfile watch /tmp/bench/watch.json \
+            '{io: \$io[0], watch: \$watch[0]}'" | save "stall-$approach-$tag" | add stall "$approach"
+    detach "$approach" modules > /dev/null
+}
+
+detach() {  # detach APPROACH MODE
+    if [ "$1" = ours ]; then ours detach --mode "$2" --state /tmp/bench/ours-state.json
+    else osbrick detach --state /tmp/bench/osbrick-state.json; fi
+}
+
+attach() {  # attach APPROACH MODE FIRST LAST [PATHS]
+    if [ "$1" = ours ]; then ours attach --mode "$2" --paths "${5:-2}" $(ci_args "$3" "$4")
+    else osbrick attach --paths "${5:-2}" $(ci_args "$3" "$4"); fi
+}
+
+phase_distro() {  # os-brick on Debian's own iscsid.conf and no multipath.conf
+    log "distro defaults: iscsid + multipathd as Debian ships them"
+    g systemctl start iscsid multipathd
+    local r
+    for r in $(seq 1 "$RUNS"); do
+        log "stall, os-brick, distro defaults, run $r"
+        stall_run os_brick "distro-$r"
+    done
+}
+
+phase_collection() {
+    local r n
+    log "collection defaults: roles initiator + multipath"
+    ours setup > "$OUT/setup.json"
+    log "attach/detach cycles"
+    ours cycle --mode modules --runs "$RUNS" $(ci_args 1 1) | save cycle-ours | add cycle ours
+    ours cycle --mode role --runs "$RUNS" $(ci_args 1 1) | save cycle-ours-role \
+        | add cycle ours --prefix role_
+    osbrick cycle --runs "$RUNS" $(ci_args 1 1) | save cycle-osbrick | add cycle os_brick
+    for r in $(seq 1 "$RUNS"); do
+        log "stall, ours, collection defaults, run $r"
+        stall_run ours "$r"
+    done
+    "$LABCTL" cut B --mode drop
+    for r in $(seq 1 "$RUNS"); do
+        log "dead portal, run $r"
+        attach ours role 1 1 1 | save "dead-ours-$r" | add dead ours
+        detach ours role > /dev/null
+        attach os_brick - 1 1 1 | save "dead-osbrick-$r" | add dead os_brick
+        detach os_brick - > /dev/null
+    done
+    "$LABCTL" restore B
+    for n in $SCALES; do
+        log "scale $n volumes"
+        attach ours role 1 "$n" | save "scale-ours-$n" | add scale ours "$n"
+        detach ours role | save "scale-ours-detach-$n" | add scale ours "$n"
+        attach os_brick - 1 "$n" | save "scale-osbrick-$n" | add scale os_brick "$n"
+        detach os_brick - | save "scale-osbrick-detach-$n" | add scale os_brick "$n"
+    done
+    log "command counts and peak memory (strace pass, not timed)"
+    g sh -c "rm -f /tmp/bench/module-rss.txt
+        strace -f -z -qq -e trace=execve -o /tmp/bench/trace-ours.txt \
+            python3 $GUEST/ours_driver.py --collections $OUT/collections --interpreter $GUEST/pyrss.sh \
+            cycle --mode modules --runs 1 --paths 0 $(ci_args 1 1) > /dev/null
+        python3 $GUEST/cmdcount.py /tmp/bench/trace-ours.txt --rss /tmp/bench/module-rss.txt" \
+        | save trace-ours | add trace ours
+    g sh -c "strace -f -z -qq -e trace=execve -o /tmp/bench/trace-osbrick.txt \
+            $OSB_PY $GUEST/osbrick_driver.py cycle --runs 1 --paths 0 $(ci_args 1 1) \
+            > /tmp/bench/osbrick-trace.json 2> /dev/null
+        python3 $GUEST/cmdcount.py /tmp/bench/trace-osbrick.txt --driver-json /tmp/bench/osbrick-trace.json" \
+        | save trace-osbrick | add trace os_brick
+}
+
+main() {
+    command -v jq > /dev/null || { echo "bench: needs jq" >&2; exit 2; }
+    [ -x "$OSB_PY" ] || { echo "bench: needs $OSB_PY (tools/bootstrap.sh)" >&2; exit 2; }
+    local started
+    started=$(date +%s)
+    meta date "$(date -u +%Y-%m-%dT%H:%MZ)"
+    meta machine "$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+    meta runs "$RUNS"
+    meta quick "$([ $QUICK = 1 ] && echo yes || echo no)"
+    meta config "io_stall/io_errors/path_back: ours on the collection's defaults (roles initiator + multipath, iscsi_session defaults), os-brick on Debian's (iscsid.conf as shipped, no multipath.conf); every other measure: both on the collection's configuration"
+    make_collection
+    make_volumes
+    trap '"$LABCTL" down' EXIT
+    lab_up
+    phase_distro
+    phase_collection
+    meta wall_s "$(( $(date +%s) - started ))"
+    python3 bench/report.py "$RAW" --json "$OUT/results.json" --md "$OUT/results.md"
+    if [ $QUICK = 0 ]; then cp "$OUT/results.json" "$OUT/results.md" bench/; fi
+    log "done in $(( $(date +%s) - started )) s: $OUT/results.md"
+    cat "$OUT/results.md"
+}
+
+main "$@"

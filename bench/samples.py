@@ -1,0 +1,90 @@
+"""Turn one driver output (JSON on stdin) into raw sample lines (JSON lines on stdout).
+
+  samples.py cycle APPROACH [--prefix role_]   {"runs": [{ready_s, connect_s, detach_s}]}
+  samples.py scale APPROACH N                  attach or detach output of N volumes
+  samples.py dead APPROACH                     attach output with one portal dropped
+  samples.py stall APPROACH                    {"io": iocheck, "watch": mpstate watch}
+  samples.py trace APPROACH                    {"commands": {...}, "peak_rss_kib": N}
+
+The drivers of both approaches print the same shapes (bench/guest/*_driver.py).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def sample(approach: str, measure: str, value) -> dict:
+    return {"approach": approach, "measure": measure, "value": value}
+
+
+def from_cycle(data: dict, approach: str, prefix: str) -> list:
+    out = []
+    for run in data["runs"]:
+        if run.get("ready"):
+            out.append(sample(approach, prefix + "attach_s", run["ready_s"]))
+        out.append(sample(approach, prefix + "attach_return_s", run["connect_s"]))
+        out.append(sample(approach, prefix + "detach_s", run.get("detach_s")))
+    return out
+
+
+def from_scale(data: dict, approach: str, count: int) -> list:
+    if "volumes" in data:  # attach
+        ok = all(vol.get("ready", True) for vol in data["volumes"])
+        total = data["total_s"] if ok else None
+        out = [sample(approach, "scale_%d_s" % count, total)]
+        if total is not None:
+            out.append(sample(approach, "scale_%d_per_volume_s" % count, round(total / count, 3)))
+        return out
+    return [sample(approach, "detach_%d_s" % count, data["total_s"])]
+
+
+def from_dead(data: dict, approach: str) -> list:
+    vol = data["volumes"][0]
+    return [sample(approach, "dead_portal_attach_s", vol["ready_s"] if vol.get("ready") else None),
+            sample(approach, "dead_portal_return_s", vol["connect_s"])]
+
+
+def from_stall(data: dict, approach: str) -> list:
+    io, watch = data["io"], data["watch"]
+    return [sample(approach, "io_stall_s", io["max_gap_s"]),
+            sample(approach, "io_errors", io["io_errors"]),
+            sample(approach, "mismatches", io["mismatches"]),
+            sample(approach, "bytes_verified", io["bytes_verified"]),
+            sample(approach, "path_failed_s", watch.get("path_failed_after_cut_s")),
+            sample(approach, "path_back_s", watch.get("path_back_s"))]
+
+
+def from_trace(data: dict, approach: str) -> list:
+    out = [sample(approach, "peak_rss_kib", data.get("peak_rss_kib"))]
+    for group, count in data.get("commands", {}).items():
+        out.append(sample(approach, "commands_" + group, count))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("kind", choices=("cycle", "scale", "dead", "stall", "trace"))
+    parser.add_argument("approach", choices=("ours", "os_brick"))
+    parser.add_argument("count", nargs="?", type=int, default=1)
+    parser.add_argument("--prefix", default="")
+    args = parser.parse_args()
+    data = json.load(sys.stdin)
+    if args.kind == "cycle":
+        lines = from_cycle(data, args.approach, args.prefix)
+    elif args.kind == "scale":
+        lines = from_scale(data, args.approach, args.count)
+    elif args.kind == "dead":
+        lines = from_dead(data, args.approach)
+    elif args.kind == "stall":
+        lines = from_stall(data, args.approach)
+    else:
+        lines = from_trace(data, args.approach)
+    for line in lines:
+        print(json.dumps(line))
+
+
+if __name__ == "__main__":
+    main()
