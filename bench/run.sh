@@ -29,7 +29,13 @@ note() { jq -cn --arg n "$*" '{note: $n}' >> "$RAW"; }
 add() { python3 bench/samples.py "$@" >> "$RAW"; }  # add KIND APPROACH [N] < driver json
 ci() { printf '%s/ci/vol-%02d.json' "$OUT" "$1"; }
 iqn() { printf '%s-%02d' "$IQN_PREFIX" "$1"; }
-ci_args() { local i; for i in $(seq "$1" "$2"); do printf -- '--ci %s ' "$(ci "$i")"; done; }
+with_ci() {  # with_ci FIRST LAST CMD...: CMD ... --ci vol-FIRST.json ... --ci vol-LAST.json
+    local first=$1 last=$2 i
+    shift 2
+    local -a args=("$@")
+    for i in $(seq "$first" "$last"); do args+=(--ci "$(ci "$i")"); done
+    "${args[@]}"
+}
 
 ours() { g python3 "$GUEST/ours_driver.py" --collections "$OUT/collections" "$@"; }
 osbrick() { g "$OSB_PY" "$GUEST/osbrick_driver.py" "$@" 2> >(grep -v -i eventlet >&2); }
@@ -74,8 +80,8 @@ save() { tee "$OUT/$1.json"; }  # keep every driver output next to the raw sampl
 # IO stall + path back: direct IO on the map while network B is cut, then restored.
 stall_run() {  # stall_run APPROACH TAG
     local approach=$1 tag=$2 dev
-    if [ "$approach" = ours ]; then ours attach --mode modules $(ci_args 1 1) > /dev/null
-    else osbrick attach $(ci_args 1 1) > /dev/null; fi
+    if [ "$approach" = ours ]; then with_ci 1 1 ours attach --mode modules > /dev/null
+    else with_ci 1 1 osbrick attach > /dev/null; fi
     dev=$(g python3 "$GUEST/mpstate.py" wait "target:$(iqn 1)/1" --paths 2 | jq -r .dev)
     g sh -c "rm -f /tmp/bench/*.stop /tmp/bench/io.ready
         setsid python3 $GUEST/iocheck.py $dev --prefill --ready-file /tmp/bench/io.ready \
@@ -103,8 +109,8 @@ detach() {  # detach APPROACH MODE
 }
 
 attach() {  # attach APPROACH MODE FIRST LAST [PATHS]
-    if [ "$1" = ours ]; then ours attach --mode "$2" --paths "${5:-2}" $(ci_args "$3" "$4")
-    else osbrick attach --paths "${5:-2}" $(ci_args "$3" "$4"); fi
+    if [ "$1" = ours ]; then with_ci "$3" "$4" ours attach --mode "$2" --paths "${5:-2}"
+    else with_ci "$3" "$4" osbrick attach --paths "${5:-2}"; fi
 }
 
 phase_distro() {  # os-brick on Debian's own iscsid.conf and no multipath.conf
@@ -122,10 +128,10 @@ phase_collection() {
     log "collection defaults: roles initiator + multipath"
     ours setup > "$OUT/setup.json"
     log "attach/detach cycles"
-    ours cycle --mode modules --runs "$RUNS" $(ci_args 1 1) | save cycle-ours | add cycle ours
-    ours cycle --mode role --runs "$RUNS" $(ci_args 1 1) | save cycle-ours-role \
+    with_ci 1 1 ours cycle --mode modules --runs "$RUNS" | save cycle-ours | add cycle ours
+    with_ci 1 1 ours cycle --mode role --runs "$RUNS" | save cycle-ours-role \
         | add cycle ours --prefix role_
-    osbrick cycle --runs "$RUNS" $(ci_args 1 1) | save cycle-osbrick | add cycle os_brick
+    with_ci 1 1 osbrick cycle --runs "$RUNS" | save cycle-osbrick | add cycle os_brick
     for r in $(seq 1 "$RUNS"); do
         log "stall, ours, collection defaults, run $r"
         stall_run ours "$r"
@@ -150,11 +156,11 @@ phase_collection() {
     g sh -c "rm -f /tmp/bench/module-rss.txt
         strace -f -z -qq -e trace=execve -o /tmp/bench/trace-ours.txt \
             python3 $GUEST/ours_driver.py --collections $OUT/collections --interpreter $GUEST/pyrss.sh \
-            cycle --mode modules --runs 1 --paths 0 $(ci_args 1 1) > /dev/null
+            cycle --mode modules --runs 1 --paths 0 --ci $(ci 1) > /dev/null
         python3 $GUEST/cmdcount.py /tmp/bench/trace-ours.txt --rss /tmp/bench/module-rss.txt" \
         | save trace-ours | add trace ours
     g sh -c "strace -f -z -qq -e trace=execve -o /tmp/bench/trace-osbrick.txt \
-            $OSB_PY $GUEST/osbrick_driver.py cycle --runs 1 --paths 0 $(ci_args 1 1) \
+            $OSB_PY $GUEST/osbrick_driver.py cycle --runs 1 --paths 0 --ci $(ci 1) \
             > /tmp/bench/osbrick-trace.json 2> /dev/null
         python3 $GUEST/cmdcount.py /tmp/bench/trace-osbrick.txt --driver-json /tmp/bench/osbrick-trace.json" \
         | save trace-osbrick | add trace os_brick

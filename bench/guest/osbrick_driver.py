@@ -48,10 +48,10 @@ def load(path: str) -> dict:
     return info.get("data", info)
 
 
-def timed(func, *args, **kwargs):
+def timed(func, *args) -> float:
     started = time.monotonic()
-    result = func(*args, **kwargs)
-    return result, round(time.monotonic() - started, 3)
+    func(*args)
+    return round(time.monotonic() - started, 3)
 
 
 def attach_one(conn, props: dict, paths: int, timeout: float) -> dict:
@@ -96,7 +96,7 @@ def cmd_cycle(conn, args) -> dict:
     runs = []
     for _ in range(args.runs):
         run = attach_one(conn, props, args.paths, args.timeout)
-        _none, run["detach_s"] = timed(conn.disconnect_volume, props, run.pop("device"))
+        run["detach_s"] = timed(conn.disconnect_volume, props, run.pop("device"))
         runs.append(run)
     return {"runs": runs}
 
@@ -120,8 +120,7 @@ def cmd_detach(conn, args) -> dict:
     started = time.monotonic()
     per = []
     for vol in volumes:
-        _none, spent = timed(conn.disconnect_volume, load(vol["ci"]), vol["device"])
-        per.append(spent)
+        per.append(timed(conn.disconnect_volume, load(vol["ci"]), vol["device"]))
     return {"total_s": round(time.monotonic() - started, 3), "per_volume_s": per}
 
 

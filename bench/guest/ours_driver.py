@@ -50,8 +50,8 @@ def run_playbook(play: str, extra: dict, args: argparse.Namespace) -> tuple[list
     if proc.returncode != 0:
         failed = [line for line in lines if line["status"] == "failed"]
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-2000:])
-        raise SystemExit("ansible-playbook %s failed (rc %d): %s" % (play, proc.returncode,
-                                                                       failed[-1:] or "see above"))
+        raise SystemExit("ansible-playbook %s failed (rc %d): %s"
+                         % (play, proc.returncode, failed[-1:] or "see above"))
     return lines, wall
 
 
@@ -60,7 +60,7 @@ def step(line: dict) -> str | None:
     if line.get("role"):
         return {"volume_attach": "attach", "volume_detach": "detach"}.get(line["role"])
     name = line["name"]
-    return name.split("|", 1)[0] if "|" in name else None
+    return name.split("|", 1)[0].lower() if "|" in name else None
 
 
 def split_runs(lines: list) -> list:
