@@ -154,12 +154,12 @@ phase_collection() {
     done
     log "command counts and peak memory (strace pass, not timed)"
     g sh -c "rm -f /tmp/bench/module-rss.txt
-        strace -f -z -qq -e trace=execve -o /tmp/bench/trace-ours.txt \
+        strace -f -ttt -qq -s 64 -e trace=execve,exit_group -o /tmp/bench/trace-ours.txt \
             python3 $GUEST/ours_driver.py --collections $OUT/collections --interpreter $GUEST/pyrss.sh \
             cycle --mode modules --runs 1 --paths 0 --ci $(ci 1) > /dev/null
         python3 $GUEST/cmdcount.py /tmp/bench/trace-ours.txt --rss /tmp/bench/module-rss.txt" \
         | save trace-ours | add trace ours
-    g sh -c "strace -f -z -qq -e trace=execve -o /tmp/bench/trace-osbrick.txt \
+    g sh -c "strace -f -ttt -qq -s 64 -e trace=execve,exit_group -o /tmp/bench/trace-osbrick.txt \
             $OSB_PY $GUEST/osbrick_driver.py cycle --runs 1 --paths 0 --ci $(ci 1) \
             > /tmp/bench/osbrick-trace.json 2> /dev/null
         python3 $GUEST/cmdcount.py /tmp/bench/trace-osbrick.txt --driver-json /tmp/bench/osbrick-trace.json" \
