@@ -129,8 +129,10 @@ phase_collection() {
     ours setup > "$OUT/setup.json"
     log "attach/detach cycles"
     with_ci 1 1 ours cycle --mode modules --runs "$RUNS" | save cycle-ours | add cycle ours
-    with_ci 1 1 ours cycle --mode role --runs "$RUNS" | save cycle-ours-role \
-        | add cycle ours --prefix role_
+    if [ -f bench/ansible/attach_role.yml ]; then
+        with_ci 1 1 ours cycle --mode role --runs "$RUNS" | save cycle-ours-role \
+            | add cycle ours --prefix role_
+    else note "role_attach_s not measured: bench/ansible/attach_role.yml is missing"; fi
     with_ci 1 1 osbrick cycle --runs "$RUNS" | save cycle-osbrick | add cycle os_brick
     for r in $(seq 1 "$RUNS"); do
         log "stall, ours, collection defaults, run $r"
@@ -139,16 +141,16 @@ phase_collection() {
     "$LABCTL" cut B --mode drop
     for r in $(seq 1 "$RUNS"); do
         log "dead portal, run $r"
-        attach ours role 1 1 1 | save "dead-ours-$r" | add dead ours
-        detach ours role > /dev/null
+        attach ours modules 1 1 1 | save "dead-ours-$r" | add dead ours
+        detach ours modules > /dev/null
         attach os_brick - 1 1 1 | save "dead-osbrick-$r" | add dead os_brick
         detach os_brick - > /dev/null
     done
     "$LABCTL" restore B
     for n in $SCALES; do
         log "scale $n volumes"
-        attach ours role 1 "$n" | save "scale-ours-$n" | add scale ours "$n"
-        detach ours role | save "scale-ours-detach-$n" | add scale ours "$n"
+        attach ours modules 1 "$n" | save "scale-ours-$n" | add scale ours "$n"
+        detach ours modules | save "scale-ours-detach-$n" | add scale ours "$n"
         attach os_brick - 1 "$n" | save "scale-osbrick-$n" | add scale os_brick "$n"
         detach os_brick - | save "scale-osbrick-detach-$n" | add scale os_brick "$n"
     done

@@ -66,15 +66,18 @@ def attach_one(conn, props: dict, paths: int, timeout: float) -> dict:
 
 
 def peak_rss_kib() -> dict:
-    """VmHWM of this process and of every descendant (the privsep daemon)."""
-    parents = {}
+    """VmHWM of this process, its descendants and the privsep daemon (which daemonizes)."""
+    parents, helpers = {}, set()
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open("/proc/%s/stat" % pid, encoding="utf-8") as handle:
                 parents[int(pid)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%s/cmdline" % pid, "rb") as handle:
+                if b"privsep-helper" in handle.read():
+                    helpers.add(int(pid))
         except OSError:
             continue
-    family, grew = {os.getpid()}, True
+    family, grew = {os.getpid()} | helpers, True
     while grew:
         kids = {pid for pid, ppid in parents.items() if ppid in family} - family
         family |= kids
