@@ -139,8 +139,13 @@ def normalize_lun(lun, field='lun'):
     return lun
 
 
+def is_iscsi_name(text):
+    """True for iqn./eui./naa. names without white space."""
+    return isinstance(text, str) and bool(_IQN_RE.match(text))
+
+
 def _check_iqn(iqn, field):
-    if not isinstance(iqn, str) or not _IQN_RE.match(iqn):
+    if not is_iscsi_name(iqn):
         raise TargetsError('%s must be an iSCSI name (iqn./eui./naa.), got %r' % (field, iqn))
     return iqn
 

@@ -1,0 +1,89 @@
+# Copyright (c) cinder_local maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE to the collection. It can have breaking changes at any time.
+# Do not use it from other collections or roles.
+
+"""multipath / multipathd wrapper and the parser of ``multipathd show maps json``."""
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, CommandRunner
+
+
+def parse_maps_json(output):
+    """``multipathd show maps json`` -> [{name, wwid, dm, paths: [{dev, dm_st, dev_st, chk_st}]...}]."""
+    try:
+        document = json.loads(output)
+    except ValueError as exc:
+        raise CommandError('multipathd show maps json: unreadable output (%s)' % exc) from None
+    maps = []
+    for entry in document.get('maps', []):
+        paths = []
+        for group in entry.get('path_groups', []):
+            for path in group.get('paths', []):
+                paths.append({
+                    'dev': path.get('dev'), 'dev_t': path.get('dev_t'), 'dm_st': path.get('dm_st'),
+                    'dev_st': path.get('dev_st'), 'chk_st': path.get('chk_st'),
+                    'target': path.get('target_wwnn'), 'host_adapter': path.get('host_adapter'),
+                })
+        maps.append({
+            'name': entry.get('name'), 'wwid': entry.get('uuid'), 'dm': entry.get('sysfs'),
+            'dm_st': entry.get('dm_st'), 'write_prot': entry.get('write_prot'),
+            'queueing': entry.get('queueing'), 'vendor': entry.get('vend'), 'product': entry.get('prod'),
+            'paths': paths,
+        })
+    return maps
+
+
+def daemon_answer_ok(rc, out):
+    """multipathd answers rc 0, but old versions print 'error receiving packet' with rc 0 when down."""
+    return rc == 0 and 'error receiving packet' not in out
+
+
+class Multipath(CommandRunner):
+    """multipath and multipathd calls through the one ``_run_command`` seam."""
+
+    def _call(self, binary, args, what, ok_rcs=(0,)):
+        argv = [self.bin(binary)] + list(args)
+        rc, out, err = self._run_command(argv)
+        if rc not in ok_rcs:
+            raise self.error('%s failed' % what, argv, rc, out, err)
+        return rc, out
+
+    def is_running(self):
+        """True when multipathd answers on its socket."""
+        argv = [self.bin('multipathd'), 'show', 'status']
+        rc, out, dummy = self._run_command(argv)
+        return daemon_answer_ok(rc, out)
+
+    def maps(self):
+        rc, out = self._call('multipathd', ['show', 'maps', 'json'], 'listing multipath maps')
+        if not daemon_answer_ok(rc, out):
+            raise CommandError('multipathd is not running', ['multipathd', 'show', 'maps', 'json'], rc, out, '')
+        return parse_maps_json(out)
+
+    def add_wwid(self, wwid):
+        """``multipath -a WWID``: put the WWID in the wwids file so find_multipaths strict accepts it."""
+        self._call('multipath', ['-a', wwid], 'multipath -a %s' % wwid)
+
+    def add_path(self, dev):
+        self._call('multipathd', ['add', 'path', '/dev/' + dev], 'multipathd add path /dev/%s' % dev)
+
+    def del_path(self, dev):
+        self._call('multipathd', ['del', 'path', '/dev/' + dev], 'multipathd del path /dev/%s' % dev)
+
+    def map_usable(self, dm):
+        """``multipath -C dm-N``: rc 0 when the map has a usable path (can do IO)."""
+        rc, dummy, dummy2 = self._run_command([self.bin('multipath'), '-C', dm])
+        return rc == 0
+
+    def flush(self, name):
+        """``multipath -f NAME``; raises CommandError when the map stays (in use)."""
+        self._call('multipath', ['-f', name], 'flushing multipath map %s' % name)
+
+    def del_map(self, name):
+        self._call('multipathd', ['del', 'map', name], 'multipathd del map %s' % name)

@@ -1,0 +1,110 @@
+# Copyright (c) cinder_local maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import (
+    Scsi,
+    parse_mountinfo_devices,
+    parse_swaps,
+    wwid_from_sysfs,
+    wwid_from_vpd_pg83,
+)
+from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import FakeClock, FakeSysfs
+
+WWID = '360000000000000000e00000000010001'
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    return FakeSysfs(tmp_path, monkeypatch, FakeClock())
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('naa.60000000000000000E00000000010001\n', WWID),
+    ('eui.0025385B71B0A1B2', '20025385b71b0a1b2'),
+    ('t10.IET     VIRTUAL-DISK    hm0001\x00', '1IET_VIRTUAL-DISK_hm0001'),
+    ('weird', 'weird'),
+])
+def test_wwid_from_sysfs(text, expected):
+    assert wwid_from_sysfs(text) == expected
+
+
+def test_wwid_from_vpd_pg83_prefers_naa_of_the_lu():
+    t10 = bytes([0x02, 0x01, 0x00, 0x08]) + b'IET     '
+    port_naa = bytes([0x01, 0x13, 0x00, 0x08]) + bytes(8)  # association 1 (port): ignored
+    naa = bytes([0x01, 0x03, 0x00, 0x10]) + bytes.fromhex('60000000000000000e00000000010001')
+    body = t10 + port_naa + naa
+    page = bytes([0x00, 0x83, 0x00, len(body)]) + body
+    assert wwid_from_vpd_pg83(page) == WWID
+    eui = bytes([0x01, 0x02, 0x00, 0x08]) + bytes.fromhex('0025385b71b0a1b2')
+    assert wwid_from_vpd_pg83(bytes([0, 0x83, 0, 12]) + eui) == '20025385b71b0a1b2'
+    assert wwid_from_vpd_pg83(bytes([0, 0x83, 0, 12]) + t10) is None
+
+
+def test_session_hctl_and_devices(tree):
+    tree.add_session(2, 1)
+    tree.add_device(2, 1, 1, 'sda', 'naa.60000000000000000e00000000010001', 64 << 20)
+    tree.add_device(2, 1, 2, 'sdc', 'naa.60000000000000000e00000000010002', 32 << 20)
+    scsi = Scsi(None)
+    assert scsi.session_hctl(1) == (2, '0', '0')
+    assert scsi.session_devices(1) == {1: 'sda', 2: 'sdc'}
+    assert scsi.wwid('sda') == WWID
+    assert scsi.size_bytes('sda') == 64 << 20
+    assert scsi.state('sda') == 'running'
+    assert scsi.session_hctl(9) is None
+
+
+def test_session_without_target_dir_scans_wildcards(tree):
+    tree.add_session(3, 4, with_target=False)
+    scsi = Scsi(None)
+    assert scsi.session_hctl(4) == (3, '-', '-')
+    scsi.scan_lun(3, '-', '-', 1)
+    assert tree.read('sys/class/scsi_host/host3/scan') == '- - 1'
+
+
+def test_holders_map_and_delete(tree):
+    tree.add_session(2, 1)
+    tree.add_device(2, 1, 1, 'sda', 'naa.60000000000000000e00000000010001', 64 << 20)
+    tree.add_map('dm-0', WWID, WWID, ['sda'])
+    scsi = Scsi(None)
+    assert scsi.holders('sda') == ['dm-0']
+    assert scsi.slaves('dm-0') == ['sda']
+    assert scsi.dm_uuid('dm-0') == 'mpath-' + WWID
+    assert scsi.dm_name('dm-0') == WWID
+    assert scsi.in_use('dm-0') is None
+    scsi.delete_device('sda')
+    assert tree.read('sys/block/sda/device/delete') == '1'
+
+
+def test_wwid_falls_back_to_vpd_pg83(tree):
+    tree.add_session(2, 1)
+    tree.add_device(2, 1, 1, 'sda', 'x', 512)
+    import os
+    os.remove(tree.path('sys/block/sda/device/wwid'))
+    naa = bytes([0x01, 0x03, 0x00, 0x10]) + bytes.fromhex('60000000000000000e00000000010001')
+    with open(tree.path('sys/block/sda/device/vpd_pg83'), 'wb') as handle:
+        handle.write(bytes([0, 0x83, 0, len(naa)]) + naa)
+    assert Scsi(None).wwid('sda') == WWID
+
+
+@pytest.mark.parametrize('mountinfo, swaps, holders, expected', [
+    ('36 25 254:0 / /mnt rw - ext4 /dev/mapper/x rw\n', '', [], 'mounted'),
+    ('', 'Filename Type Size Used Priority\n/dev/dm-0 partition 1 0 -2\n', [], 'used as swap'),
+    ('', '', ['dm-1'], 'held by dm-1'),
+])
+def test_in_use(tree, mountinfo, swaps, holders, expected):
+    tree.add_map('dm-0', WWID, WWID, [])
+    tree.write('proc/self/mountinfo', mountinfo)
+    tree.write('proc/swaps', swaps or 'Filename\n')
+    for holder in holders:
+        tree.write('sys/block/dm-0/holders/%s/x' % holder, '')
+    assert Scsi(None).in_use('dm-0') == expected
+
+
+def test_parsers():
+    assert parse_mountinfo_devices('22 1 8:1 / / rw - ext4 /dev/sda1 rw\n') == {'8:1'}
+    assert parse_swaps('Filename Type\n/dev/sdb partition\n') == ['/dev/sdb']

@@ -1,0 +1,211 @@
+# Copyright (c) cinder_local maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run a module's main() with arguments, a replayed command table, a fake clock and a fake sysfs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _run, _scsi
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
+
+
+class AnsibleExitJson(Exception):
+    pass
+
+
+class AnsibleFailJson(Exception):
+    pass
+
+
+def lab_capture(name='capture.json'):
+    """{step name: step} of a capture made by tests/unit/fixtures/lab/capture.py in the lab guest."""
+    with open(os.path.join(FIXTURES, 'lab', name)) as handle:
+        document = json.load(handle)
+    return dict((step['name'], step) for step in document['steps']), document['sysfs']
+
+
+def call(argv, rc=0, stdout='', stderr='', effect=None):
+    """One expected command: exact argv (binary names resolve to /usr/sbin/NAME) and its replayed result."""
+    return {'argv': list(argv), 'rc': rc, 'stdout': stdout, 'stderr': stderr, 'effect': effect}
+
+
+def replay(step, argv=None, effect=None):
+    """An expected call answered with a captured step's rc/stdout/stderr (argv defaults to the captured one)."""
+    return call(argv if argv is not None else step['argv'], step['rc'], step['stdout'], step['stderr'], effect)
+
+
+class FakeClock:
+    """time.monotonic/time.sleep replacement; sleeping runs the 'kernel' hooks."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.hooks = []
+        self.slept = 0.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+        self.slept += seconds
+        for hook in self.hooks:
+            hook()
+
+
+class Harness:
+    """Holds the expected calls and records the ones made."""
+
+    def __init__(self, monkeypatch):
+        self.expected = []
+        self.made = []
+        self.timeouts = []
+        self.clock = FakeClock()
+        self.monkeypatch = monkeypatch
+        monkeypatch.setattr(_run, 'time', self.clock)
+        monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda module, name, required=False: '/usr/sbin/' + name)
+        monkeypatch.setattr(basic.AnsibleModule, 'exit_json', self._exit)
+        monkeypatch.setattr(basic.AnsibleModule, 'fail_json', self._fail)
+        monkeypatch.setattr(_run.CommandRunner, '_run_command',
+                            lambda runner, argv, timeout=None: self._run_command(runner, argv, timeout))
+
+    @staticmethod
+    def _exit(module, **kwargs):
+        kwargs.setdefault('changed', False)
+        raise AnsibleExitJson(kwargs)
+
+    @staticmethod
+    def _fail(module, msg, **kwargs):
+        kwargs['failed'] = True
+        kwargs['msg'] = msg
+        raise AnsibleFailJson(kwargs)
+
+    def _run_command(self, runner, argv, timeout=None):
+        self.made.append(list(argv))
+        self.timeouts.append(runner.timeout if timeout is None else timeout)
+        assert self.expected, 'unexpected command %r' % (argv,)
+        step = self.expected.pop(0)
+        assert list(argv) == step['argv'], 'command %d' % len(self.made)
+        if step['effect']:
+            step['effect']()
+        return step['rc'], step['stdout'], step['stderr']
+
+    def run(self, main, args, calls, check_mode=False):
+        """Run main(); return (result dict, failed bool). Every expected call must be made."""
+        self.expected = list(calls)
+        module_args = dict(args)
+        if check_mode:
+            module_args['_ansible_check_mode'] = True
+        with patch_module_args(module_args):
+            try:
+                main()
+            except AnsibleExitJson as exc:
+                result, failed = exc.args[0], False
+            except AnsibleFailJson as exc:
+                result, failed = exc.args[0], True
+        assert not self.expected, 'commands not run: %r' % [step['argv'] for step in self.expected]
+        return result, failed
+
+
+class FakeSysfs:
+    """A sysfs tree under tmp_path: sessions, SCSI devices (appear on scan, vanish on delete), dm maps."""
+
+    def __init__(self, root, monkeypatch, clock):
+        self.root = str(root)
+        self.pending = {}
+        monkeypatch.setattr(_scsi, 'DEFAULT_ROOT', self.root)
+        clock.hooks.append(self.kernel)
+        self.write('proc/self/mountinfo', '22 1 0:21 / / rw - ext4 /dev/vda1 rw\n')
+        self.write('proc/swaps', 'Filename\tType\tSize\tUsed\tPriority\n')
+
+    def path(self, relative):
+        return os.path.join(self.root, relative)
+
+    def write(self, relative, text):
+        path = self.path(relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as handle:
+            handle.write(text)
+
+    def read(self, relative):
+        with open(self.path(relative)) as handle:
+            return handle.read()
+
+    def exists(self, relative):
+        return os.path.exists(self.path(relative))
+
+    def add_session(self, host, sid, channel=0, target=0, with_target=True):
+        base = 'sys/class/iscsi_host/host%d/device/session%d' % (host, sid)
+        os.makedirs(self.path(base), exist_ok=True)
+        if with_target:
+            os.makedirs(self.path('%s/target%d:%d:%d' % (base, host, channel, target)), exist_ok=True)
+        self.write('sys/class/scsi_host/host%d/scan' % host, '')
+
+    def add_device(self, host, sid, lun, dev, wwid, size_bytes, channel=0, target=0, state='running'):
+        hctl = '%d:%d:%d:%d' % (host, channel, target, lun)
+        base = 'sys/class/iscsi_host/host%d/device/session%d/target%d:%d:%d/%s/block/%s' % (
+            host, sid, host, channel, target, hctl, dev)
+        os.makedirs(self.path(base), exist_ok=True)
+        self.write('sys/block/%s/device/wwid' % dev, wwid + '\n')
+        self.write('sys/block/%s/device/state' % dev, state + '\n')
+        self.write('sys/block/%s/device/delete' % dev, '')
+        self.write('sys/block/%s/size' % dev, '%d\n' % (size_bytes // 512))
+        os.makedirs(self.path('sys/block/%s/holders' % dev), exist_ok=True)
+        self.hctl_of = getattr(self, 'hctl_of', {})
+        self.hctl_of[dev] = (host, sid, hctl)
+
+    def pend_device(self, host, *args, **kwargs):
+        """A device the 'kernel' creates on the next sleep after host<host>/scan was written."""
+        self.pending.setdefault(host, []).append((args, kwargs))
+
+    def add_map(self, dm, name, wwid, devs, devt='254:0'):
+        self.write('sys/block/%s/dm/name' % dm, name + '\n')
+        self.write('sys/block/%s/dm/uuid' % dm, 'mpath-%s\n' % wwid)
+        self.write('sys/block/%s/dev' % dm, devt + '\n')
+        os.makedirs(self.path('sys/block/%s/holders' % dm), exist_ok=True)
+        for dev in devs:
+            os.makedirs(self.path('sys/block/%s/slaves/%s' % (dm, dev)), exist_ok=True)
+            os.makedirs(self.path('sys/block/%s/holders/%s' % (dev, dm)), exist_ok=True)
+
+    def remove_map(self, dm):
+        for dev in os.listdir(self.path('sys/block/%s/slaves' % dm)):
+            holder = self.path('sys/block/%s/holders/%s' % (dev, dm))
+            if os.path.isdir(holder):
+                os.rmdir(holder)
+        _rmtree(self.path('sys/block/' + dm))
+
+    def kernel(self):
+        for host, devices in list(self.pending.items()):
+            if self.read('sys/class/scsi_host/host%d/scan' % host):
+                for args, kwargs in devices:
+                    self.add_device(host, *args, **kwargs)
+                del self.pending[host]
+        for dev, (host, sid, hctl) in list(getattr(self, 'hctl_of', {}).items()):
+            if self.exists('sys/block/%s/device/delete' % dev) and self.read('sys/block/%s/device/delete' % dev) == '1':
+                _rmtree(self.path('sys/block/' + dev))
+                _rmtree(self.path('sys/class/iscsi_host/host%d/device/session%d/target%s/%s' % (
+                    host, sid, hctl.rsplit(':', 1)[0], hctl)))
+                del self.hctl_of[dev]
+
+
+def _rmtree(path):
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def harness(monkeypatch):
+    return Harness(monkeypatch)
+
+
+@pytest.fixture
+def sysfs(tmp_path, monkeypatch, harness):
+    return FakeSysfs(tmp_path, monkeypatch, harness.clock)
