@@ -1,0 +1,413 @@
+#!/usr/bin/python
+# Copyright (c) cinder_local maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: iscsi_session
+short_description: Manage one iSCSI node record and its session (one portal of one target)
+version_added: 0.1.0
+description:
+  - O(state=present) creates the node record of (O(portal), O(iqn)) when missing, sets session CHAP
+    (and mutual CHAP), C(node.session.scan=manual) so no LUN shows up unasked, the iSCSI timeouts, logs in
+    (an existing session is kept; iscsiadm exit 15 counts as success) and finally sets C(node.startup).
+  - A dead portal fails within a bounded time, about O(login_timeout) x (O(login_retries) + 1) seconds,
+    with the iscsiadm error; when this run created the node record it is deleted again.
+  - O(state=absent) logs out and deletes the node record, but only when no other LUN than O(lun) still
+    has a SCSI device on the session (another volume of a shared target), and only when O(lun) itself has
+    no device left (remove it with M(cinder_local.iscsi_multipath.multipath_device) first).
+    O(force=true) skips both checks.
+  - Every change holds a host-wide lock per (portal, IQN), so concurrent attaches of different LUNs of
+    one target do not corrupt the node record.
+  - The CHAP passwords are passed to iscsiadm as arguments (iscsiadm has no other way), so they are
+    visible in the process list for the duration of that call; they never appear in the module output.
+extends_documentation_fragment:
+  - cinder_local.iscsi_multipath._attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is changed; RV(changed), RV(created_node) and RV(logged_in) are predicted.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  portal:
+    description: Target portal, C(address:port) or C([ipv6]:port).
+    type: str
+    required: true
+  iqn:
+    description: Target IQN.
+    type: str
+    required: true
+  lun:
+    description:
+      - LUN of the volume on this target. Required with O(state=absent) unless O(force=true); used to tell
+        this volume's devices from other volumes' on a shared session.
+    type: int
+  state:
+    description: Whether the node record and session should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  auth:
+    description:
+      - Session CHAP credentials. The C(auth) value of the
+        P(cinder_local.iscsi_multipath.iscsi_targets#filter) filter fits here unchanged.
+      - When omitted, C(node.session.auth.authmethod) is set to C(None).
+    type: dict
+    suboptions:
+      method:
+        description: Authentication method.
+        type: str
+        choices: [CHAP]
+        default: CHAP
+      username:
+        description: CHAP user name.
+        type: str
+        required: true
+      password:
+        description: CHAP secret.
+        type: str
+        required: true
+      mutual_username:
+        description: User name the target presents back (mutual CHAP).
+        type: str
+      mutual_password:
+        description: Secret the target presents back (mutual CHAP).
+        type: str
+  startup:
+    description: C(node.startup) set after a successful login (os-brick uses C(automatic)).
+    type: str
+    choices: [automatic, manual, onboot]
+    default: automatic
+  scan:
+    description: C(node.session.scan). V(manual) scans only the LUNs asked for.
+    type: str
+    choices: [manual, auto]
+    default: manual
+  replacement_timeout:
+    description: C(node.session.timeo.replacement_timeout), seconds before IO fails over to another path.
+    type: int
+    default: 15
+  noop_out_interval:
+    description: C(node.conn[0].timeo.noop_out_interval), seconds between NOP-Out pings.
+    type: int
+    default: 5
+  noop_out_timeout:
+    description: C(node.conn[0].timeo.noop_out_timeout), seconds before a missing NOP-In marks the path dead.
+    type: int
+    default: 10
+  login_timeout:
+    description: C(node.conn[0].timeo.login_timeout), seconds for one login attempt.
+    type: int
+    default: 5
+  login_retries:
+    description: C(node.session.initial_login_retry_max), attempts of the first login.
+    type: int
+    default: 2
+  iface:
+    description: open-iscsi interface used for a new node record.
+    type: str
+    default: default
+  force:
+    description: With O(state=absent), log out even when LUNs still have devices on the session.
+    type: bool
+    default: false
+  lock_dir:
+    description: Directory of the per-(portal, IQN) lock files.
+    type: path
+    default: /run/lock/cinder_local.iscsi_multipath
+  lock_timeout:
+    description: Seconds to wait for another run holding the lock of this (portal, IQN).
+    type: int
+    default: 120
+requirements:
+  - open-iscsi (iscsiadm, a running iscsid)
+  - coreutils timeout
+author:
+  - cinder_local maintainers
+seealso:
+  - module: cinder_local.iscsi_multipath.multipath_device
+  - plugin: cinder_local.iscsi_multipath.iscsi_targets
+    plugin_type: filter
+"""
+
+EXAMPLES = r"""
+- name: Log in to one portal with CHAP
+  cinder_local.iscsi_multipath.iscsi_session:
+    portal: 192.0.2.1:3260
+    iqn: iqn.2010-10.org.openstack:volume-0736e4a3
+    auth:
+      username: x6HdhRK9NJYB5DNCnvNT
+      password: "{{ chap_password }}"
+  register: path_a
+
+- name: Log out when no other volume uses the session
+  cinder_local.iscsi_multipath.iscsi_session:
+    portal: 192.0.2.1:3260
+    iqn: iqn.2010-10.org.openstack:volume-0736e4a3
+    lun: 1
+    state: absent
+"""
+
+RETURN = r"""
+portal:
+  description: The canonical portal.
+  returned: always
+  type: str
+  sample: 192.0.2.1:3260
+iqn:
+  description: The target IQN.
+  returned: always
+  type: str
+  sample: iqn.2010-10.org.openstack:volume-0736e4a3
+sid:
+  description: iSCSI session id (C(None) in check mode before a login, and after O(state=absent)).
+  returned: always
+  type: int
+  sample: 3
+scsi_host:
+  description: SCSI host number of the session (C(/sys/class/scsi_host/hostN)).
+  returned: when a session exists
+  type: int
+  sample: 2
+created_node:
+  description: True when this run created the node record (roll back only what you created).
+  returned: state=present
+  type: bool
+  sample: true
+logged_in:
+  description: True when this run opened the session.
+  returned: state=present
+  type: bool
+  sample: true
+updated:
+  description: Names of the node settings this run changed (values are not returned).
+  returned: state=present
+  type: list
+  elements: str
+  sample: [node.session.scan, node.session.auth.password]
+logged_out:
+  description: True when this run closed the session.
+  returned: state=absent
+  type: bool
+  sample: true
+deleted_node:
+  description: True when this run deleted the node record.
+  returned: state=absent
+  type: bool
+  sample: true
+in_use_luns:
+  description: LUNs that still have devices on the session and kept it open (O(state=absent)).
+  returned: state=absent
+  type: list
+  elements: int
+  sample: [2]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm, find_session
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import LockTimeout, target_lock
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
+    TargetsError,
+    is_iscsi_name,
+    normalize_lun,
+    normalize_portal,
+)
+
+LOGIN_MARGIN = 15
+AUTH_NAMES = (('username', 'node.session.auth.username'), ('password', 'node.session.auth.password'),
+              ('mutual_username', 'node.session.auth.username_in'),
+              ('mutual_password', 'node.session.auth.password_in'))
+
+
+def desired_settings(params):
+    """The node settings (name, value) to enforce before login, in a fixed order."""
+    settings = [
+        ('node.session.scan', params['scan']),
+        ('node.session.timeo.replacement_timeout', params['replacement_timeout']),
+        ('node.conn[0].timeo.noop_out_interval', params['noop_out_interval']),
+        ('node.conn[0].timeo.noop_out_timeout', params['noop_out_timeout']),
+        ('node.conn[0].timeo.login_timeout', params['login_timeout']),
+        ('node.session.initial_login_retry_max', params['login_retries']),
+    ]
+    auth = params['auth']
+    if auth:
+        settings.append(('node.session.auth.authmethod', auth['method']))
+        settings.extend((name, auth[key]) for key, name in AUTH_NAMES if auth.get(key))
+    else:
+        settings.append(('node.session.auth.authmethod', 'None'))
+    return [(name, str(value)) for name, value in settings]
+
+
+def settings_to_change(current, desired):
+    """The desired settings whose current value differs (all of them for a new record)."""
+    if current is None:
+        return list(desired)
+    return [(name, value) for name, value in desired if current.get(name) != value]
+
+
+def login_timeout_seconds(params):
+    """Upper bound of one iscsiadm --login: every attempt plus a margin for iscsid."""
+    return params['login_timeout'] * (params['login_retries'] + 1) + LOGIN_MARGIN
+
+
+class SessionManager:
+    """Drive iscsiadm for one (portal, iqn)."""
+
+    def __init__(self, module, iscsiadm, scsi, portal, iqn):
+        self.module = module
+        self.iscsiadm = iscsiadm
+        self.scsi = scsi
+        self.portal = portal
+        self.iqn = iqn
+        self.result = {'changed': False, 'portal': portal, 'iqn': iqn, 'sid': None}
+
+    def present(self, params):
+        check = self.module.check_mode
+        current = self.iscsiadm.node_settings(self.portal, self.iqn)
+        created = current is None
+        changes = settings_to_change(current, desired_settings(params))
+        session = find_session(self.iscsiadm.sessions(), self.portal, self.iqn)
+        startup_change = created or (current or {}).get('node.startup') != params['startup']
+        self.result.update(created_node=created, logged_in=session is None,
+                           updated=[name for name, dummy in changes] + (['node.startup'] if startup_change else []))
+        self.result['changed'] = bool(created or changes or session is None or startup_change)
+        if check:
+            self._report_session(session)
+            return self.result
+        if created:
+            self.iscsiadm.node_new(self.portal, self.iqn, params['iface'])
+        if changes:
+            self.iscsiadm.node_update(self.portal, self.iqn, changes)
+        if session is None:
+            self._login(params, created)
+            session = find_session(self.iscsiadm.sessions(), self.portal, self.iqn)
+            if session is None:
+                raise CommandError('login to %s %s reported success but no session is listed' % (self.portal, self.iqn))
+        if startup_change:
+            self.iscsiadm.node_update(self.portal, self.iqn, [('node.startup', params['startup'])])
+        self._report_session(session)
+        return self.result
+
+    def _login(self, params, created):
+        try:
+            opened = self.iscsiadm.login(self.portal, self.iqn, login_timeout_seconds(params))
+        except CommandError:
+            if created:
+                self._rollback()
+            raise
+        self.result['logged_in'] = opened
+
+    def _rollback(self):
+        """Undo a node record this run created after its login failed (errors ignored: the login error wins)."""
+        try:
+            self.iscsiadm.logout(self.portal, self.iqn)
+            self.iscsiadm.node_delete(self.portal, self.iqn)
+        except CommandError as exc:
+            self.module.warn('could not remove node %s %s after the failed login: %s' % (self.portal, self.iqn, exc.msg))
+
+    def _report_session(self, session):
+        if session:
+            self.result['sid'] = session['sid']
+            hctl = self.scsi.session_hctl(session['sid'])
+            if hctl:
+                self.result['scsi_host'] = hctl[0]
+
+    def absent(self, lun, force):
+        check = self.module.check_mode
+        session = find_session(self.iscsiadm.sessions(), self.portal, self.iqn)
+        exists = self.iscsiadm.node_settings(self.portal, self.iqn) is not None
+        self.result.update(logged_out=False, deleted_node=False, in_use_luns=[])
+        if session:
+            devices = self.scsi.session_devices(session['sid'])
+            in_use = sorted(other for other in devices if other != lun)
+            self.result['in_use_luns'] = in_use
+            if not force and lun in devices:
+                raise CommandError('LUN %d still has /dev/%s on session %d: remove it first (multipath_device '
+                                   'state=absent) or use force' % (lun, devices[lun], session['sid']))
+            if in_use and not force:
+                self.result['sid'] = session['sid']
+                return self.result
+        self.result.update(logged_out=session is not None, deleted_node=exists,
+                           changed=session is not None or exists)
+        if check:
+            return self.result
+        if session:
+            self.iscsiadm.logout(self.portal, self.iqn)
+        if exists:
+            self.iscsiadm.node_delete(self.portal, self.iqn)
+        return self.result
+
+
+def main():
+    auth_spec = dict(
+        method=dict(type='str', choices=['CHAP'], default='CHAP'),
+        username=dict(type='str', required=True),
+        password=dict(type='str', required=True, no_log=True),
+        mutual_username=dict(type='str'),
+        mutual_password=dict(type='str', no_log=True),
+    )
+    module = AnsibleModule(
+        argument_spec=dict(
+            portal=dict(type='str', required=True),
+            iqn=dict(type='str', required=True),
+            lun=dict(type='int'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            auth=dict(type='dict', options=auth_spec, no_log=False),
+            startup=dict(type='str', choices=['automatic', 'manual', 'onboot'], default='automatic'),
+            scan=dict(type='str', choices=['manual', 'auto'], default='manual'),
+            replacement_timeout=dict(type='int', default=15),
+            noop_out_interval=dict(type='int', default=5),
+            noop_out_timeout=dict(type='int', default=10),
+            login_timeout=dict(type='int', default=5),
+            login_retries=dict(type='int', default=2),
+            iface=dict(type='str', default='default'),
+            force=dict(type='bool', default=False),
+            lock_dir=dict(type='path', default='/run/lock/cinder_local.iscsi_multipath'),
+            lock_timeout=dict(type='int', default=120),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        portal = normalize_portal(params['portal'], 'portal')
+        lun = None if params['lun'] is None else normalize_lun(params['lun'], 'lun')
+    except TargetsError as exc:
+        module.fail_json(msg=str(exc))
+    if not is_iscsi_name(params['iqn']):
+        module.fail_json(msg='iqn must be an iSCSI name (iqn./eui./naa.), got %r' % params['iqn'])
+    for name in ('replacement_timeout', 'noop_out_interval', 'noop_out_timeout', 'login_timeout', 'login_retries'):
+        if params[name] < 0 or (name == 'login_timeout' and params[name] == 0):
+            module.fail_json(msg='%s must be %s, got %d' % (name, 'positive' if name == 'login_timeout' else '0 or more',
+                                                            params[name]))
+    if params['state'] == 'absent' and lun is None and not params['force']:
+        module.fail_json(msg='lun is required with state=absent (to keep sessions other LUNs use), or set force=true')
+    auth = params['auth'] or {}
+    secrets = [auth.get('password'), auth.get('mutual_password')]
+    manager = SessionManager(module, Iscsiadm(module, secrets=secrets), Scsi(module), portal, params['iqn'])
+    try:
+        if module.check_mode:
+            result = manager.present(params) if params['state'] == 'present' else manager.absent(lun, params['force'])
+        else:
+            with target_lock(portal, params['iqn'], params['lock_dir'], params['lock_timeout']):
+                if params['state'] == 'present':
+                    result = manager.present(params)
+                else:
+                    result = manager.absent(lun, params['force'])
+    except CommandError as exc:
+        module.fail_json(portal=portal, iqn=params['iqn'], **exc.fail_kwargs())
+    except LockTimeout as exc:
+        module.fail_json(msg=str(exc), portal=portal, iqn=params['iqn'])
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,267 @@
+# Copyright (c) cinder_local maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import multipath_device
+from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, lab_capture, replay
+
+STEPS, dummy = lab_capture('formats.json')
+IQN = 'iqn.2010-10.org.openstack:volume-hm-0001'
+A, B = '192.0.2.1:3260', '198.51.100.1:3260'
+WWID = '360000000000000000e00000000010001'
+SYSFS_WWID = 'naa.60000000000000000e00000000010001'
+SIZE = 64 << 20
+TARGETS = [{'portal': A, 'iqn': IQN, 'lun': 1}, {'portal': B, 'iqn': IQN, 'lun': 1}]
+SESSIONS = replay(STEPS['session_two'])
+MPATHD = '/usr/sbin/multipathd'
+MAPS = replay(STEPS['maps_json'])
+CHECK = replay(STEPS['multipath_C'])
+
+
+@pytest.fixture
+def two_sessions(sysfs):
+    sysfs.add_session(2, 1)
+    sysfs.add_session(3, 2)
+    return sysfs
+
+
+def _devices(sysfs, wwid_b=SYSFS_WWID, size_b=SIZE):
+    sysfs.add_device(2, 1, 1, 'sda', SYSFS_WWID, SIZE)
+    sysfs.add_device(3, 2, 1, 'sdb', wwid_b, size_b)
+
+
+def _pend(sysfs):
+    sysfs.pend_device(2, 1, 1, 'sda', SYSFS_WWID, SIZE)
+    sysfs.pend_device(3, 2, 1, 'sdb', SYSFS_WWID, SIZE)
+
+
+def test_present_scans_builds_map_and_waits_for_io(harness, two_sessions):
+    sysfs = two_sessions
+    _pend(sysfs)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [
+        SESSIONS,
+        replay(STEPS['multipath_a']),
+        replay(STEPS['add_path_sda']),
+        replay(STEPS['add_path_sdb'], effect=lambda: sysfs.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
+        CHECK, MAPS])
+    assert not failed, result
+    assert sysfs.read('sys/class/scsi_host/host2/scan') == '0 0 1'
+    assert sysfs.read('sys/class/scsi_host/host3/scan') == '0 0 1'
+    assert result['changed'] and result['wwid'] == WWID and result['size_bytes'] == SIZE
+    assert (result['dm'], result['device'], result['by_id']) == (
+        'dm-0', '/dev/mapper/' + WWID, '/dev/disk/by-id/dm-uuid-mpath-' + WWID)
+    assert [(p['portal'], p['dev'], p['sid'], p['dm_st'], p['chk_st']) for p in result['paths']] == [
+        (A, 'sda', 1, 'active', 'ready'), (B, 'sdb', 2, 'active', 'ready')]
+    assert result['missing_paths'] == []
+
+
+def test_present_again_changes_nothing(harness, two_sessions):
+    _devices(two_sessions)
+    two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [SESSIONS, CHECK, MAPS])
+    assert not failed and not result['changed'] and result['dm'] == 'dm-0'
+
+
+def test_check_mode_predicts_a_scan_and_changes_nothing(harness, two_sessions):
+    _pend(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [SESSIONS], check_mode=True)
+    assert not failed and result['changed']
+    assert two_sessions.read('sys/class/scsi_host/host2/scan') == ''
+
+
+def test_check_mode_when_done_is_unchanged(harness, two_sessions):
+    _devices(two_sessions)
+    two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [SESSIONS, MAPS], check_mode=True)
+    assert not failed and not result['changed']
+
+
+def test_check_mode_predicts_map_creation(harness, two_sessions):
+    _devices(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [SESSIONS], check_mode=True)
+    assert result['changed'] and 'dm' not in result
+
+
+@pytest.mark.parametrize('wwid_b, size_b, message', [
+    ('naa.60000000000000000e00000000010002', SIZE, 'disagree on the WWID'),
+    (SYSFS_WWID, SIZE // 2, 'disagree on the size'),
+])
+def test_refuses_paths_that_are_not_the_same_volume(harness, two_sessions, wwid_b, size_b, message):
+    two_sessions.pend_device(2, 1, 1, 'sda', SYSFS_WWID, SIZE)
+    two_sessions.pend_device(3, 2, 1, 'sdb', wwid_b, size_b)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [SESSIONS])
+    assert failed and message in result['msg'] and "another volume's data" in result['msg']
+    assert two_sessions.read('sys/block/sda/device/delete') == '1'  # what this run scanned is dropped
+    assert two_sessions.read('sys/block/sdb/device/delete') == '1'
+
+
+def test_expected_wwid_mismatch(harness, two_sessions):
+    _devices(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'wwid': '3600other'}, [SESSIONS])
+    assert failed and 'not the expected 3600other' in result['msg']
+
+
+def test_missing_session_warns_and_builds_with_one_path(harness, sysfs):
+    sysfs.add_session(2, 1)
+    sysfs.pend_device(2, 1, 1, 'sda', SYSFS_WWID, SIZE)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [
+        call(['/usr/sbin/iscsiadm', '-m', 'session'], stdout='tcp: [1] %s,1 %s (non-flash)\n' % (A, IQN)),
+        replay(STEPS['multipath_a']),
+        replay(STEPS['add_path_sda'], effect=lambda: sysfs.add_map('dm-0', WWID, WWID, ['sda'])),
+        CHECK, MAPS])
+    assert not failed and result['dm'] == 'dm-0'
+    assert result['missing_paths'] == [{'portal': B, 'iqn': IQN, 'lun': 1, 'reason': 'no iSCSI session'}]
+
+
+def test_min_paths_fails_when_fewer_came_up(harness, sysfs):
+    sysfs.add_session(2, 1)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'min_paths': 2, 'device_timeout': 4}, [
+        call(['/usr/sbin/iscsiadm', '-m', 'session'], stdout='tcp: [1] %s,1 %s (non-flash)\n' % (A, IQN))])
+    assert failed and 'only 0 of 2 paths came up (min_paths=2)' in result['msg']
+    assert 'no SCSI device for the LUN after 4 s' in result['msg'] and 'no iSCSI session' in result['msg']
+    assert harness.clock.slept == pytest.approx(4, abs=1)  # bounded wait, rescanned half-way
+
+
+def test_map_never_usable_fails_bounded(harness, two_sessions):
+    _devices(two_sessions)
+    two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])
+    not_usable = call(['/usr/sbin/multipath', '-C', 'dm-0'], rc=1)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'map_timeout': 1},
+                                 [SESSIONS, not_usable, not_usable, not_usable])
+    assert failed and 'has no usable path after 1 s (multipath -C)' in result['msg']
+
+
+def test_multipathd_never_builds_the_map(harness, two_sessions):
+    _devices(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'map_timeout': 2}, [
+        SESSIONS, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']), replay(STEPS['add_path_sdb'])])
+    assert failed and 'multipathd did not put sda, sdb in one map' in result['msg']
+
+
+def test_add_missing_path_to_existing_map(harness, two_sessions):
+    _devices(two_sessions)
+    two_sessions.add_map('dm-0', WWID, WWID, ['sda'])
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [
+        SESSIONS,
+        replay(STEPS['add_path_sdb'], effect=lambda: two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
+        CHECK, MAPS])
+    assert not failed and result['changed']
+
+
+@pytest.mark.parametrize('targets, message', [
+    ([{'portal': A, 'iqn': IQN, 'lun': 1}, {'portal': '198.51.100.1', 'iqn': IQN, 'lun': 1}],
+     "targets[1].portal '198.51.100.1' has no port"),
+    ([{'portal': A, 'iqn': IQN, 'lun': 20000}], 'targets[0].lun 20000 is out of range'),
+    ([{'portal': A, 'iqn': 'x', 'lun': 1}], 'targets[0].iqn must be an iSCSI name'),
+    ([], 'targets is empty'),
+])
+def test_bad_targets_fail_before_any_command(harness, targets, message):
+    result, failed = harness.run(multipath_device.main, {'targets': targets}, [])
+    assert failed and message in result['msg']
+
+
+def test_min_paths_above_target_count(harness):
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'min_paths': 3}, [])
+    assert failed and 'min_paths is 3 but only 2 targets' in result['msg']
+
+
+def _attached(sysfs):
+    _devices(sysfs)
+    sysfs.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])
+
+
+FLUSH = replay(STEPS['flush'])
+STATUS = replay(STEPS['multipathd_status'])
+MAPS_AFTER = replay(STEPS['maps_json_after'])
+BUFS = [replay(STEPS['flushbufs_sda']), replay(STEPS['flushbufs_sdb'])]
+
+
+def test_absent_flushes_map_and_deletes_devices(harness, two_sessions):
+    _attached(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent'}, [
+        SESSIONS, call(FLUSH['argv'], effect=lambda: two_sessions.remove_map('dm-0')), BUFS[0], BUFS[1],
+        STATUS, MAPS_AFTER])
+    assert not failed, result
+    assert result['changed'] and result['removed_devices'] == ['sda', 'sdb'] and result['dm'] == 'dm-0'
+    assert not two_sessions.exists('sys/block/sda') and not two_sessions.exists('sys/block/sdb')
+
+
+def test_absent_again_changes_nothing(harness, two_sessions):
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent', 'wwid': WWID},
+                                 [SESSIONS, MAPS_AFTER])
+    assert not failed and not result['changed']
+
+
+def test_absent_check_mode(harness, two_sessions):
+    _attached(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent'}, [SESSIONS],
+                                 check_mode=True)
+    assert result['changed'] and result['removed_devices'] == ['sda', 'sdb']
+    assert two_sessions.exists('sys/block/dm-0') and two_sessions.read('sys/block/sda/device/delete') == ''
+
+
+def test_absent_by_wwid_after_sessions_are_gone(harness, two_sessions):
+    _attached(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'wwid': WWID, 'state': 'absent'}, [
+        MAPS, call(FLUSH['argv'], effect=lambda: two_sessions.remove_map('dm-0')), BUFS[0], BUFS[1],
+        STATUS, MAPS_AFTER])
+    assert not failed and result['removed_devices'] == ['sda', 'sdb']
+
+
+def test_absent_refuses_a_mounted_map(harness, two_sessions):
+    _attached(two_sessions)
+    two_sessions.write('proc/self/mountinfo', '40 22 254:0 / /mnt rw - ext4 /dev/mapper/%s rw\n' % WWID)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent'}, [SESSIONS])
+    assert failed and 'is mounted: refusing' in result['msg']
+    assert two_sessions.exists('sys/block/dm-0')
+
+
+def test_absent_flush_keeps_failing(harness, two_sessions):
+    _attached(two_sessions)
+    busy = replay(STEPS['flush_in_use'])
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent'},
+                                 [SESSIONS, busy, busy, busy])
+    assert failed and result['rc'] == 1 and 'map in use' in result['stderr']
+    assert harness.clock.slept == 4  # 3 attempts, 2 s apart
+    assert two_sessions.read('sys/block/sda/device/delete') == ''
+
+
+def test_absent_force_deletes_the_map_when_flush_fails(harness, two_sessions):
+    _attached(two_sessions)
+    busy = replay(STEPS['flush_in_use'])
+    two_sessions.write('proc/self/mountinfo', '40 22 254:0 / /mnt rw - ext4 /dev/mapper/%s rw\n' % WWID)
+    result, failed = harness.run(multipath_device.main, {
+        'targets': TARGETS, 'state': 'absent', 'force': True, 'flush_retries': 1}, [
+        SESSIONS, busy, BUFS[0], BUFS[1], STATUS, MAPS_AFTER,
+        call([MPATHD, 'del', 'map', WWID], stdout='ok\n')])
+    assert not failed and result['changed']
+
+
+def test_absent_multipathd_keeps_paths_then_del_path(harness, two_sessions):
+    _attached(two_sessions)
+    result, failed = harness.run(multipath_device.main, {
+        'targets': TARGETS, 'state': 'absent', 'remove_timeout': 1}, [
+        SESSIONS, call(FLUSH['argv'], effect=lambda: two_sessions.remove_map('dm-0')), BUFS[0], BUFS[1],
+        STATUS, MAPS, MAPS, MAPS, MAPS,
+        call([MPATHD, 'del', 'path', '/dev/sda'], stdout='ok\n'), call([MPATHD, 'del', 'path', '/dev/sdb'], stdout='ok\n')])
+    assert not failed and result['changed']
+
+
+def test_absent_skips_flushbufs_on_dead_path(harness, two_sessions):
+    _attached(two_sessions)
+    two_sessions.write('sys/block/sdb/device/state', 'transport-offline\n')
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent'}, [
+        SESSIONS, call(FLUSH['argv'], effect=lambda: two_sessions.remove_map('dm-0')), BUFS[0], STATUS, MAPS_AFTER])
+    assert not failed
+
+
+def test_consistency_problem_pure():
+    paths = [{'dev': 'sda', 'portal': A, 'iqn': IQN, 'lun': 1, 'wwid': 'x', 'size_bytes': 1},
+             {'dev': 'sdb', 'portal': B, 'iqn': IQN, 'lun': 1, 'wwid': None, 'size_bytes': 1}]
+    assert multipath_device.consistency_problem(paths) == 'cannot read the WWID of /dev/sdb'
+    paths[1]['wwid'] = 'x'
+    assert multipath_device.consistency_problem(paths) is None
