@@ -28,6 +28,7 @@ meta() { jq -cn --arg k "$1" --arg v "$2" '{meta: {($k): $v}}' >> "$RAW"; }
 note() { jq -cn --arg n "$*" '{note: $n}' >> "$RAW"; }
 add() { python3 bench/samples.py "$@" >> "$RAW"; }  # add KIND APPROACH [N] < driver json
 ci() { printf '%s/ci/vol-%02d.json' "$OUT" "$1"; }
+volume_id() { printf '00000000-0000-4000-8000-%012d' "$1"; }
 iqn() { printf '%s-%02d' "$IQN_PREFIX" "$1"; }
 with_ci() {  # with_ci FIRST LAST CMD...: CMD ... --ci vol-FIRST.json ... --ci vol-LAST.json
     local first=$1 last=$2 i
@@ -44,6 +45,8 @@ make_collection() {  # the committed collection, as ansible_collections/cinder_l
     local dest=$OUT/collections/ansible_collections/cinder_local/iscsi_multipath
     mkdir -p "$dest"
     git archive HEAD galaxy.yml meta plugins roles | tar -x -C "$dest"
+    # The roles ask Cinder for connection_info: answer from the same files os-brick gets.
+    cp bench/ansible/cinder_stub.py "$dest/plugins/modules/cinder_attachment.py"
     meta collection_commit "$(git rev-parse --short HEAD)"
 }
 
@@ -54,11 +57,12 @@ make_volumes() {  # connection_info files (Cinder's shape, CHAP) written before 
     printf '%s' "$secret" > "$OUT/chap.pw"
     for i in $(seq 1 "$VOLUMES"); do
         jq -n --arg iqn "$(iqn "$i")" --arg a "$PORTAL_A" --arg b "$PORTAL_B" --arg pw "$secret" \
-            --arg user "bench$i" '{driver_volume_type: "iscsi", data: {
+            --arg user "bench$i" --arg id "$(volume_id "$i")" '{driver_volume_type: "iscsi", data: {
                 target_discovered: false, target_portal: $a, target_iqn: $iqn, target_lun: 1,
                 target_portals: [$a, $b], target_iqns: [$iqn, $iqn], target_luns: [1, 1],
                 auth_method: "CHAP", auth_username: $user, auth_password: $pw,
-                volume_id: $iqn, access_mode: "rw", encrypted: false}}' > "$(ci "$i")"
+                volume_id: $id, access_mode: "rw", encrypted: false}}' > "$(ci "$i")"
+        cp "$(ci "$i")" "$OUT/ci/$(volume_id "$i").json"  # what the Cinder stand-in reads
     done
     umask 022
 }
@@ -127,12 +131,10 @@ phase_collection() {
     local r n
     log "collection defaults: roles initiator + multipath"
     ours setup > "$OUT/setup.json"
-    log "attach/detach cycles"
+    log "attach/detach cycles: module chain, volume_attach/volume_detach roles, os-brick"
     with_ci 1 1 ours cycle --mode modules --runs "$RUNS" | save cycle-ours | add cycle ours
-    if [ -f bench/ansible/attach_role.yml ]; then
-        with_ci 1 1 ours cycle --mode role --runs "$RUNS" | save cycle-ours-role \
-            | add cycle ours --prefix role_
-    else note "role_attach_s not measured: bench/ansible/attach_role.yml is missing"; fi
+    with_ci 1 1 ours cycle --mode role --runs "$RUNS" | save cycle-ours-role \
+        | add cycle ours --prefix role_
     with_ci 1 1 osbrick cycle --runs "$RUNS" | save cycle-osbrick | add cycle os_brick
     for r in $(seq 1 "$RUNS"); do
         log "stall, ours, collection defaults, run $r"
@@ -141,7 +143,9 @@ phase_collection() {
     "$LABCTL" cut B --mode drop
     for r in $(seq 1 "$RUNS"); do
         log "dead portal, run $r"
-        attach ours modules 1 1 1 | save "dead-ours-$r" | add dead ours
+        attach ours role 1 1 1 | save "dead-ours-role-$r" | add dead ours
+        detach ours role > /dev/null
+        attach ours modules 1 1 1 | save "dead-ours-$r" | add dead ours --prefix modules_
         detach ours modules > /dev/null
         attach os_brick - 1 1 1 | save "dead-osbrick-$r" | add dead os_brick
         detach os_brick - > /dev/null
@@ -149,8 +153,12 @@ phase_collection() {
     "$LABCTL" restore B
     for n in $SCALES; do
         log "scale $n volumes"
-        attach ours modules 1 "$n" | save "scale-ours-$n" | add scale ours "$n"
-        detach ours modules | save "scale-ours-detach-$n" | add scale ours "$n"
+        attach ours role 1 "$n" | save "scale-ours-role-$n" | add scale ours "$n"
+        detach ours role | save "scale-ours-role-detach-$n" | add scale ours "$n"
+        if [ "$n" -le 4 ]; then
+            attach ours modules 1 "$n" | save "scale-ours-$n" | add scale ours "$n" --prefix modules_
+            detach ours modules | save "scale-ours-detach-$n" | add scale ours "$n" --prefix modules_
+        fi
         attach os_brick - 1 "$n" | save "scale-osbrick-$n" | add scale os_brick "$n"
         detach os_brick - | save "scale-osbrick-detach-$n" | add scale os_brick "$n"
     done

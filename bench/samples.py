@@ -1,8 +1,8 @@
 """Turn one driver output (JSON on stdin) into raw sample lines (JSON lines on stdout).
 
   samples.py cycle APPROACH [--prefix role_]   {"runs": [{ready_s, connect_s, detach_s}]}
-  samples.py scale APPROACH N                  attach or detach output of N volumes
-  samples.py dead APPROACH                     attach output with one portal dropped
+  samples.py scale APPROACH N [--prefix P]     attach or detach output of N volumes
+  samples.py dead APPROACH [--prefix P]        attach output with one portal dropped
   samples.py stall APPROACH                    {"io": iocheck, "watch": mpstate watch}
   samples.py trace APPROACH                    {"commands": {...}, "peak_rss_kib": N}
 
@@ -29,21 +29,23 @@ def from_cycle(data: dict, approach: str, prefix: str) -> list:
     return out
 
 
-def from_scale(data: dict, approach: str, count: int) -> list:
+def from_scale(data: dict, approach: str, count: int, prefix: str) -> list:
     if "volumes" in data:  # attach
         ok = all(vol.get("ready", True) for vol in data["volumes"])
         total = data["total_s"] if ok else None
-        out = [sample(approach, "scale_%d_s" % count, total)]
+        out = [sample(approach, prefix + "scale_%d_s" % count, total)]
         if total is not None:
-            out.append(sample(approach, "scale_%d_per_volume_s" % count, round(total / count, 3)))
+            out.append(sample(approach, prefix + "scale_%d_per_volume_s" % count,
+                              round(total / count, 3)))
         return out
-    return [sample(approach, "detach_%d_s" % count, data["total_s"])]
+    return [sample(approach, prefix + "detach_%d_s" % count, data["total_s"])]
 
 
-def from_dead(data: dict, approach: str) -> list:
+def from_dead(data: dict, approach: str, prefix: str) -> list:
     vol = data["volumes"][0]
-    return [sample(approach, "dead_portal_attach_s", vol["ready_s"] if vol.get("ready") else None),
-            sample(approach, "dead_portal_return_s", vol["connect_s"])]
+    return [sample(approach, prefix + "dead_portal_attach_s",
+                   vol["ready_s"] if vol.get("ready") else None),
+            sample(approach, prefix + "dead_portal_return_s", vol["connect_s"])]
 
 
 def from_stall(data: dict, approach: str) -> list:
@@ -75,9 +77,9 @@ def main() -> None:
     if args.kind == "cycle":
         lines = from_cycle(data, args.approach, args.prefix)
     elif args.kind == "scale":
-        lines = from_scale(data, args.approach, args.count)
+        lines = from_scale(data, args.approach, args.count, args.prefix)
     elif args.kind == "dead":
-        lines = from_dead(data, args.approach)
+        lines = from_dead(data, args.approach, args.prefix)
     elif args.kind == "stall":
         lines = from_stall(data, args.approach)
     else:

@@ -1,7 +1,7 @@
 """Multipath state probes for the benchmark (runs in the lab guest, stdlib only).
 
-  mpstate.py wait DM --paths N [--timeout S]   wait until DM has N active paths and a
-                                               direct read works; prints elapsed JSON
+  mpstate.py wait DM... --paths N [--timeout S]   wait until each DM has N active paths
+                                               and a direct read works; prints elapsed JSON
   mpstate.py wait DM --paths N --down          wait until DM has fewer than N active paths
   mpstate.py watch DM --portal IP:PORT         log (t, portal reachable, active paths)
                                                every 0.2 s until --stop-file appears,
@@ -90,6 +90,17 @@ def wait_ready(dm: str, paths: int, timeout: float, start: float | None = None) 
             "elapsed_s": round(time.monotonic() - start, 3)}
 
 
+def wait_all(dms: list, paths: int, timeout: float) -> dict:
+    """wait_ready for several maps; elapsed until the last one is ready."""
+    start = time.monotonic()
+    results = [wait_ready(dm, paths, timeout, start=start) for dm in dms]
+    if len(results) == 1:
+        return results[0]
+    return {"ready": all(r["ready"] for r in results), "dev": [r["dev"] for r in results],
+            "paths": min(r["paths"] for r in results),
+            "elapsed_s": max(r["elapsed_s"] for r in results)}
+
+
 def wait_down(dm: str, paths: int, timeout: float) -> dict:
     """Poll until the map has fewer than `paths` active paths (a path failed)."""
     start = time.monotonic()
@@ -160,7 +171,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     p_wait = sub.add_parser("wait")
-    p_wait.add_argument("dm")
+    p_wait.add_argument("dm", nargs="+", help="wait for every one of them")
     p_wait.add_argument("--paths", type=int, default=2)
     p_wait.add_argument("--timeout", type=float, default=120)
     p_wait.add_argument("--down", action="store_true")
@@ -172,9 +183,9 @@ def main() -> None:
     sub.add_parser("maps")
     args = parser.parse_args()
     if args.cmd == "wait" and args.down:
-        out = wait_down(args.dm, args.paths, args.timeout)
+        out = wait_down(args.dm[0], args.paths, args.timeout)
     elif args.cmd == "wait":
-        out = wait_ready(args.dm, args.paths, args.timeout)
+        out = wait_all(args.dm, args.paths, args.timeout)
     elif args.cmd == "watch":
         out = watch(args.dm, args.portal, args.stop_file, args.interval)
     else:

@@ -32,7 +32,8 @@ def run_playbook(play: str, extra: dict, args: argparse.Namespace) -> tuple[list
                  ansible_python_interpreter=args.interpreter)
     with open(vars_file, "w", encoding="utf-8") as handle:
         json.dump(extra, handle)
-    env = dict(os.environ, BENCH_TIMER_OUT=timer, ANSIBLE_COLLECTIONS_PATH=args.collections,
+    ci_dir = os.path.dirname(os.path.abspath(args.ci[0])) if args.ci else WORK
+    env = dict(os.environ, BENCH_TIMER_OUT=timer, BENCH_CI_DIR=ci_dir, ANSIBLE_COLLECTIONS_PATH=args.collections,
                ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCH, "ansible", "callback_plugins"),
                ANSIBLE_CALLBACKS_ENABLED="bench_timer", ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
@@ -110,23 +111,22 @@ def cmd_cycle(args) -> dict:
 
 
 def cmd_attach(args) -> dict:
+    """Modules: one run per volume; role: one run for all volumes (the role's own way)."""
     lines, wall = run_playbook("attach", {"bench_ci_files": args.ci, "bench_paths": args.paths},
                                args)
     volumes = [summarise_run(run) for run in split_runs(lines)]
-    for vol, path in zip(volumes, args.ci):
-        vol["ci"] = path
     with open(args.state, "w", encoding="utf-8") as handle:
-        json.dump(volumes, handle)
+        json.dump({"ci": args.ci}, handle)
     return {"total_s": round(sum(v["ready_s"] for v in volumes), 3), "volumes": volumes,
             "playbook_wall_s": wall}
 
 
 def cmd_detach(args) -> dict:
     with open(args.state, encoding="utf-8") as handle:
-        volumes = json.load(handle)
-    lines, wall = run_playbook("detach", {"bench_ci_files": [v["ci"] for v in volumes]}, args)
+        args.ci = json.load(handle)["ci"]
+    lines, wall = run_playbook("detach", {"bench_ci_files": args.ci}, args)
     per = [span(run.get("detach", [])) for run in split_runs(lines)]
-    return {"total_s": round(sum(per), 3), "per_volume_s": per, "playbook_wall_s": wall}
+    return {"total_s": round(sum(per), 3), "per_run_s": per, "playbook_wall_s": wall}
 
 
 def cmd_setup(args) -> dict:
