@@ -4,15 +4,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 export PATH="$repo/.venv/bin:$PATH"
+# Resolve our own FQCNs from a copy in an ansible_collections tree, not from an install.
+dest=$(tools/collection-tree.sh)
+trap 'rm -rf "${dest%/ansible_collections/*}"' EXIT
+export ANSIBLE_COLLECTIONS_PATH=${dest%/ansible_collections/*}
+
 echo "== ansible-lint (production profile)"
 ansible-lint --offline --profile production
 
 echo "== changelog fragments"
 antsibull-changelog lint
-
-dest=$(tools/collection-tree.sh)
-trap 'rm -rf "${dest%/ansible_collections/*}"' EXIT
-export ANSIBLE_COLLECTIONS_PATH=${dest%/ansible_collections/*}
 echo "== ansible-doc renders every module, filter and role"
 render() {  # render TYPE NAME...: fail unless ansible-doc returns documentation for each
   local type=$1; shift
