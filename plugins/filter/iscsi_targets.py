@@ -28,7 +28,7 @@ options:
     type: dict
     required: true
 author:
-  - cinder_local maintainers
+  - cinder_local maintainers (@cinder-local)
 seealso:
   - module: cinder_local.iscsi_multipath.iscsi_session
   - module: cinder_local.iscsi_multipath.multipath_device

@@ -46,7 +46,7 @@ requirements:
   - open-iscsi (initiator name file)
   - multipath-tools (for O(multipath=true))
 author:
-  - cinder_local maintainers
+  - cinder_local maintainers (@cinder-local)
 seealso:
   - module: cinder_local.iscsi_multipath.iscsi_session
 """

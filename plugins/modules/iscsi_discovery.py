@@ -23,13 +23,13 @@ attributes:
     support: partial
     details:
       - Discovery is not run in check mode. The module returns the node records already known for
-        O(portal) and predicts RV(changed) as true when there are none.
+        O(portal) and predicts C(changed) as true when there are none.
   diff_mode:
     support: none
   idempotent:
     support: full
     details:
-      - RV(changed) is true only when discovery created node records or C(node.startup) had to be restored.
+      - C(changed) is true only when discovery created node records or C(node.startup) had to be restored.
 options:
   portal:
     description: Portal to ask, C(address:port) or C([ipv6]:port).
@@ -66,7 +66,7 @@ requirements:
   - open-iscsi (iscsiadm, a running iscsid)
   - coreutils timeout
 author:
-  - cinder_local maintainers
+  - cinder_local maintainers (@cinder-local)
 seealso:
   - module: cinder_local.iscsi_multipath.iscsi_session
 """

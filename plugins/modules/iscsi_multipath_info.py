@@ -21,7 +21,7 @@ options: {}
 requirements:
   - open-iscsi (iscsiadm), multipath-tools (multipathd), coreutils timeout
 author:
-  - cinder_local maintainers
+  - cinder_local maintainers (@cinder-local)
 seealso:
   - module: cinder_local.iscsi_multipath.multipath_device
 """

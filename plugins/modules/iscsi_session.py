@@ -29,7 +29,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Nothing is changed; RV(changed), RV(created_node) and RV(logged_in) are predicted.
+      - Nothing is changed; C(changed), RV(created_node) and RV(logged_in) are predicted.
   diff_mode:
     support: none
   idempotent:
@@ -129,7 +129,7 @@ requirements:
   - open-iscsi (iscsiadm, a running iscsid)
   - coreutils timeout
 author:
-  - cinder_local maintainers
+  - cinder_local maintainers (@cinder-local)
 seealso:
   - module: cinder_local.iscsi_multipath.multipath_device
   - plugin: cinder_local.iscsi_multipath.iscsi_targets

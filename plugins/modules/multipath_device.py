@@ -11,7 +11,7 @@ short_description: Build or remove the dm-multipath device of one volume from it
 version_added: 0.1.0
 description:
   - O(state=present) scans only the LUN of each target on its (already logged-in) session through sysfs,
-    waits for the SCSI devices, checks that every path shows the same WWID and size (it refuses otherwise:
+    waits for the SCSI devices, checks that every path shows the same WWID and size (it refuses otherwise,
     a wrong LUN would expose another volume's data), makes multipathd build the map whatever
     C(find_multipaths) says (C(multipath -a WWID), C(multipathd add path)), and waits until the map can do
     IO (C(multipath -C dm-N)).
@@ -27,7 +27,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Nothing is scanned, flushed or deleted; RV(changed) is predicted from sysfs and multipathd.
+      - Nothing is scanned, flushed or deleted; C(changed) is predicted from sysfs and multipathd.
   diff_mode:
     support: none
   idempotent:
@@ -94,7 +94,7 @@ requirements:
   - open-iscsi (iscsiadm)
   - util-linux blockdev, coreutils timeout
 author:
-  - cinder_local maintainers
+  - cinder_local maintainers (@cinder-local)
 seealso:
   - module: cinder_local.iscsi_multipath.iscsi_session
   - plugin: cinder_local.iscsi_multipath.iscsi_targets

@@ -105,6 +105,7 @@ class Harness:
         module_args = dict(args)
         if check_mode:
             module_args['_ansible_check_mode'] = True
+        result, failed = None, None
         with patch_module_args(module_args):
             try:
                 main()
