@@ -36,6 +36,7 @@ EXIT_REASONS = {
     ERR_IDBM: 'iSCSI node database error (record missing or locked)',
     7: 'invalid argument',
     ERR_TRANS_TIMEOUT: 'connection to the portal timed out',
+    11: 'the portal did not answer (PDU timeout)',
     ERR_TRANS_NOT_FOUND: 'iSCSI transport module not loaded',
     ERR_SESS_EXISTS: 'session already exists',
     ERR_FATAL_LOGIN: 'fatal login error (target refused the initiator)',

@@ -41,13 +41,14 @@ def wwid_from_vpd_pg83(raw):
         code_set, kind, length = raw[offset] & 0x0F, raw[offset + 1], raw[offset + 3]
         body = raw[offset + 4:offset + 4 + length]
         association, designator = (kind >> 4) & 0x03, kind & 0x0F
-        if association == 0 and code_set == 1 and designator in (2, 3):
-            found.setdefault(designator, body.hex())
+        # the longest binary NAA/EUI-64 of the LU wins (16-byte NAA 6 over 8-byte NAA 3), as the kernel picks it
+        if association == 0 and code_set == 1 and designator in (2, 3) and len(body) > len(found.get(designator, b'')):
+            found[designator] = body
         offset += 4 + length
     if 3 in found:
-        return '3' + found[3]
+        return '3' + found[3].hex()
     if 2 in found:
-        return '2' + found[2]
+        return '2' + found[2].hex()
     return None
 
 

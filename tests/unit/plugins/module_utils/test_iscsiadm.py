@@ -8,16 +8,16 @@ import pytest
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import MASK, CommandError
-from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import lab_capture
+from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import replay_steps
 
-STEPS, dummy = lab_capture('formats.json')
+STEPS = replay_steps()
 IQN = 'iqn.2010-10.org.openstack:volume-hm-0001'
 
 
 def test_parse_sessions():
     assert _iscsiadm.parse_sessions(STEPS['session_two']['stdout']) == [
-        {'sid': 1, 'transport': 'tcp', 'portal': '192.0.2.1:3260', 'tpgt': 1, 'iqn': IQN},
-        {'sid': 2, 'transport': 'tcp', 'portal': '198.51.100.1:3260', 'tpgt': 1, 'iqn': IQN},
+        {'sid': 5, 'transport': 'tcp', 'portal': '192.0.2.1:3260', 'tpgt': 1, 'iqn': IQN},
+        {'sid': 6, 'transport': 'tcp', 'portal': '198.51.100.1:3260', 'tpgt': 1, 'iqn': IQN},
     ]
 
 
@@ -55,7 +55,7 @@ def test_parse_startup_by_iqn():
 
 def test_find_session():
     sessions = _iscsiadm.parse_sessions(STEPS['session_two']['stdout'])
-    assert _iscsiadm.find_session(sessions, '198.51.100.1:3260', IQN)['sid'] == 2
+    assert _iscsiadm.find_session(sessions, '198.51.100.1:3260', IQN)['sid'] == 6
     assert _iscsiadm.find_session(sessions, '198.51.100.1:3260', 'iqn.2000-01.example:x') is None
 
 
@@ -151,8 +151,9 @@ def test_discovery_chap_creates_missing_record_exit_6():
     assert found == [{'portal': '192.0.2.1:3260', 'iqn': IQN, 'tpgt': 1}]
 
 
-def test_discovery_dead_portal_fails_with_transport_error():
-    module = FakeModule([_answer('discovery_dead')])
+def test_discovery_dead_portal_fails_with_pdu_timeout():
+    module = FakeModule([_answer('discovery_dead')])  # real: exit 11 after 18.6 s under TCG
     with pytest.raises(CommandError) as info:
         _iscsiadm.Iscsiadm(module).discover('203.0.113.1:3260')
-    assert info.value.rc == 4 and 'transport error' in info.value.msg
+    assert info.value.rc == 11 and 'portal did not answer' in info.value.msg
+    assert 'No route to host' in info.value.stderr

@@ -11,10 +11,10 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._mult
     parse_maps_json,
 )
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
-from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import lab_capture
+from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import replay_steps
 
-STEPS, dummy = lab_capture('formats.json')
-WWID = '360000000000000000e00000000010001'
+STEPS = replay_steps()
+WWID = '360000000000000000000000000000001'
 
 
 def test_parse_maps_json():

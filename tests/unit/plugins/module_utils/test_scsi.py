@@ -13,7 +13,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi
     wwid_from_sysfs,
     wwid_from_vpd_pg83,
 )
-from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import FakeClock, FakeSysfs
+from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import FakeClock, FakeSysfs, lab_capture
 
 WWID = '360000000000000000e00000000010001'
 
@@ -43,6 +43,15 @@ def test_wwid_from_vpd_pg83_prefers_naa_of_the_lu():
     eui = bytes([0x01, 0x02, 0x00, 0x08]) + bytes.fromhex('0025385b71b0a1b2')
     assert wwid_from_vpd_pg83(bytes([0, 0x83, 0, 12]) + eui) == '20025385b71b0a1b2'
     assert wwid_from_vpd_pg83(bytes([0, 0x83, 0, 12]) + t10) is None
+
+
+def test_real_vpd_pg83_and_wwid_agree():
+    dummy, snapshot = lab_capture('capture.json')
+    files = snapshot['files']
+    for dev in ('sda', 'sdb'):
+        raw = bytes.fromhex(files['/sys/block/%s/device/vpd_pg83' % dev])
+        assert wwid_from_vpd_pg83(raw) == wwid_from_sysfs(files['/sys/block/%s/device/wwid' % dev])
+        assert 'mpath-' + wwid_from_vpd_pg83(raw) == files['/sys/block/dm-0/dm/uuid'].strip()
 
 
 def test_session_hctl_and_devices(tree):

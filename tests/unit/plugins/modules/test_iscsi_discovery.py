@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_discovery
-from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, lab_capture, replay
+from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, replay, replay_steps
 
-STEPS, dummy = lab_capture('formats.json')
+STEPS = replay_steps()
 IQN = 'iqn.2010-10.org.openstack:volume-hm-0001'
 OTHER = 'iqn.2010-10.org.openstack:volume-other'
 A = '192.0.2.1:3260'
@@ -69,7 +69,7 @@ def test_dead_portal_fails_with_iscsiadm_error(harness):
     result, failed = harness.run(iscsi_discovery.main, {'portal': dead, 'timeout': 20}, [
         replay(STEPS['node_list_none']), call([ADM, '-m', 'node', '--op', 'show', '-p', dead], 21),
         replay(STEPS['discovery_dead'])])
-    assert failed and result['rc'] == 4 and 'No route to host' in result['stderr']
+    assert failed and result['rc'] == 11 and 'No route to host' in result['stderr']
     assert harness.timeouts == [20, 20, 20]
 
 

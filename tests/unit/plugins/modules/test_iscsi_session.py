@@ -9,9 +9,9 @@ import os
 import pytest
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_session
-from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, lab_capture, replay
+from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, replay, replay_steps
 
-STEPS, dummy = lab_capture('formats.json')
+STEPS = replay_steps()
 IQN = 'iqn.2010-10.org.openstack:volume-hm-0001'
 A = '192.0.2.1:3260'
 SECRET = 'hmsecret-0001'

@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import multipath_device
-from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, lab_capture, replay
+from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, replay, replay_steps
 
-STEPS, dummy = lab_capture('formats.json')
+STEPS = replay_steps()
 IQN = 'iqn.2010-10.org.openstack:volume-hm-0001'
 A, B = '192.0.2.1:3260', '198.51.100.1:3260'
-WWID = '360000000000000000e00000000010001'
-SYSFS_WWID = 'naa.60000000000000000e00000000010001'
+WWID = '360000000000000000000000000000001'  # real, capture.json
+SYSFS_WWID = 'naa.60000000000000000000000000000001'
 SIZE = 64 << 20
 TARGETS = [{'portal': A, 'iqn': IQN, 'lun': 1}, {'portal': B, 'iqn': IQN, 'lun': 1}]
 SESSIONS = replay(STEPS['session_two'])
@@ -24,19 +24,19 @@ CHECK = replay(STEPS['multipath_C'])
 
 @pytest.fixture
 def two_sessions(sysfs):
-    sysfs.add_session(2, 1)
-    sysfs.add_session(3, 2)
+    sysfs.add_session(0, 5, with_target=False)  # manual scan: no target directory before the first scan (real)
+    sysfs.add_session(1, 6, with_target=False)
     return sysfs
 
 
 def _devices(sysfs, wwid_b=SYSFS_WWID, size_b=SIZE):
-    sysfs.add_device(2, 1, 1, 'sda', SYSFS_WWID, SIZE)
-    sysfs.add_device(3, 2, 1, 'sdb', wwid_b, size_b)
+    sysfs.add_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
+    sysfs.add_device(1, 6, 1, 'sdb', wwid_b, size_b)
 
 
 def _pend(sysfs):
-    sysfs.pend_device(2, 1, 1, 'sda', SYSFS_WWID, SIZE)
-    sysfs.pend_device(3, 2, 1, 'sdb', SYSFS_WWID, SIZE)
+    sysfs.pend_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
+    sysfs.pend_device(1, 6, 1, 'sdb', SYSFS_WWID, SIZE)
 
 
 def test_present_scans_builds_map_and_waits_for_io(harness, two_sessions):
@@ -49,13 +49,13 @@ def test_present_scans_builds_map_and_waits_for_io(harness, two_sessions):
         replay(STEPS['add_path_sdb'], effect=lambda: sysfs.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
         CHECK, MAPS])
     assert not failed, result
-    assert sysfs.read('sys/class/scsi_host/host2/scan') == '0 0 1'
-    assert sysfs.read('sys/class/scsi_host/host3/scan') == '0 0 1'
+    assert sysfs.read('sys/class/scsi_host/host0/scan') == '- - 1'
+    assert sysfs.read('sys/class/scsi_host/host1/scan') == '- - 1'
     assert result['changed'] and result['wwid'] == WWID and result['size_bytes'] == SIZE
     assert (result['dm'], result['device'], result['by_id']) == (
         'dm-0', '/dev/mapper/' + WWID, '/dev/disk/by-id/dm-uuid-mpath-' + WWID)
     assert [(p['portal'], p['dev'], p['sid'], p['dm_st'], p['chk_st']) for p in result['paths']] == [
-        (A, 'sda', 1, 'active', 'ready'), (B, 'sdb', 2, 'active', 'ready')]
+        (A, 'sda', 5, 'active', 'ready'), (B, 'sdb', 6, 'active', 'ready')]
     assert result['missing_paths'] == []
 
 
@@ -70,7 +70,7 @@ def test_check_mode_predicts_a_scan_and_changes_nothing(harness, two_sessions):
     _pend(two_sessions)
     result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [SESSIONS], check_mode=True)
     assert not failed and result['changed']
-    assert two_sessions.read('sys/class/scsi_host/host2/scan') == ''
+    assert two_sessions.read('sys/class/scsi_host/host0/scan') == ''
 
 
 def test_check_mode_when_done_is_unchanged(harness, two_sessions):
@@ -91,8 +91,8 @@ def test_check_mode_predicts_map_creation(harness, two_sessions):
     (SYSFS_WWID, SIZE // 2, 'disagree on the size'),
 ])
 def test_refuses_paths_that_are_not_the_same_volume(harness, two_sessions, wwid_b, size_b, message):
-    two_sessions.pend_device(2, 1, 1, 'sda', SYSFS_WWID, SIZE)
-    two_sessions.pend_device(3, 2, 1, 'sdb', wwid_b, size_b)
+    two_sessions.pend_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
+    two_sessions.pend_device(1, 6, 1, 'sdb', wwid_b, size_b)
     result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [SESSIONS])
     assert failed and message in result['msg'] and "another volume's data" in result['msg']
     assert two_sessions.read('sys/block/sda/device/delete') == '1'  # what this run scanned is dropped
@@ -106,10 +106,10 @@ def test_expected_wwid_mismatch(harness, two_sessions):
 
 
 def test_missing_session_warns_and_builds_with_one_path(harness, sysfs):
-    sysfs.add_session(2, 1)
-    sysfs.pend_device(2, 1, 1, 'sda', SYSFS_WWID, SIZE)
+    sysfs.add_session(0, 5)
+    sysfs.pend_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
     result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [
-        call(['/usr/sbin/iscsiadm', '-m', 'session'], stdout='tcp: [1] %s,1 %s (non-flash)\n' % (A, IQN)),
+        call(['/usr/sbin/iscsiadm', '-m', 'session'], stdout='tcp: [5] %s,1 %s (non-flash)\n' % (A, IQN)),
         replay(STEPS['multipath_a']),
         replay(STEPS['add_path_sda'], effect=lambda: sysfs.add_map('dm-0', WWID, WWID, ['sda'])),
         CHECK, MAPS])
@@ -118,9 +118,9 @@ def test_missing_session_warns_and_builds_with_one_path(harness, sysfs):
 
 
 def test_min_paths_fails_when_fewer_came_up(harness, sysfs):
-    sysfs.add_session(2, 1)
+    sysfs.add_session(0, 5)
     result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'min_paths': 2, 'device_timeout': 4}, [
-        call(['/usr/sbin/iscsiadm', '-m', 'session'], stdout='tcp: [1] %s,1 %s (non-flash)\n' % (A, IQN))])
+        call(['/usr/sbin/iscsiadm', '-m', 'session'], stdout='tcp: [5] %s,1 %s (non-flash)\n' % (A, IQN))])
     assert failed and 'only 0 of 2 paths came up (min_paths=2)' in result['msg']
     assert 'no SCSI device for the LUN after 4 s' in result['msg'] and 'no iSCSI session' in result['msg']
     assert harness.clock.slept == pytest.approx(4, abs=1)  # bounded wait, rescanned half-way

@@ -34,6 +34,13 @@ def lab_capture(name='capture.json'):
     return dict((step['name'], step) for step in document['steps']), document['sysfs']
 
 
+def replay_steps():
+    """Captured steps by name: the real lab capture, completed by the hand-written formats file."""
+    steps = lab_capture('formats.json')[0]
+    steps.update(lab_capture('capture.json')[0])
+    return steps
+
+
 def call(argv, rc=0, stdout='', stderr='', effect=None):
     """One expected command: exact argv (binary names resolve to /usr/sbin/NAME) and its replayed result."""
     return {'argv': list(argv), 'rc': rc, 'stdout': stdout, 'stderr': stderr, 'effect': effect}
