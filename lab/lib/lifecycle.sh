@@ -1,0 +1,97 @@
+# shellcheck shell=bash
+# up, down, status and the ways into the guest and the storage node.
+
+require_root() { [ "$(id -u)" = 0 ] || die "labctl needs root (namespaces, TAP devices, mounts)"; }
+
+lock_lab() {  # serialise up/down of one lab (children are started with fd 9 closed)
+    mkdir -p "$LAB_STATE_ROOT"
+    exec 9> "$LAB_STATE_ROOT/.$LAB_NAME.lock"
+    flock -w 120 9 && return 0
+    log "another labctl up/down of '$LAB_NAME' holds $LAB_STATE_ROOT/.$LAB_NAME.lock"
+    return 1
+}
+
+cmd_up() {
+    require_root
+    [ -e "/boot/vmlinuz-$KERNEL_VERSION" ] || die "no Debian kernel: install linux-image-amd64"
+    local tool
+    for tool in qemu-system-x86_64 tgtd tgtadm nsenter unshare ssh ssh-keygen busybox cpio; do
+        command -v "$tool" >/dev/null || die "missing $tool (run tools/bootstrap.sh)"
+    done
+    lock_lab || die "not starting '$LAB_NAME' twice at once"
+    pid_alive "$LAB_DIR/qemu.pid" && die "lab '$LAB_NAME' is already up (labctl down first)"
+    teardown
+    mkdir -p "$LAB_DIR"
+    rm -f "$LAB_DIR"/*.log "$LAB_DIR/timings"
+    trap 'up_failed' EXIT
+    local start
+    start=$(now)
+    vm_prepare_files
+    storage_up
+    vm_start
+    vm_write_access_files
+    vm_wait_ssh
+    trap - EXIT
+    echo "boot_to_ssh_s $(elapsed "$start")" >> "$LAB_DIR/timings"
+    log "lab '$LAB_NAME' up in $(elapsed "$start") s ($(vm_accel_args | cut -d' ' -f2)); inventory: $LAB_DIR/inventory.yml"
+}
+
+up_failed() {
+    log "up failed; tearing down (logs kept: $LAB_DIR/{console,qemu,tgtd}.log)"
+    teardown
+}
+
+cmd_down() {
+    require_root
+    if [ "${1:-}" = --all ]; then
+        local dir
+        for dir in "$LAB_STATE_ROOT"/*/; do
+            [ -d "$dir" ] && LAB_NAME=$(basename "$dir") "$LAB_SRC/labctl" down
+        done
+        return 0
+    fi
+    lock_lab || log "tearing down anyway"
+    teardown
+    log "lab '$LAB_NAME' is down"
+}
+
+teardown() {  # stop and remove everything of this lab; keeps keys and logs
+    vm_stop
+    storage_down
+    rm -rf "$LAB_DIR/luns" "$LAB_DIR/ns"
+    rm -f "$LAB_DIR"/{inventory.yml,ssh_config,ssh.port,guest.env,cuts}
+}
+
+cmd_status() {
+    if ! pid_alive "$LAB_DIR/qemu.pid"; then
+        echo "lab '$LAB_NAME': down"
+        storage_exists && echo "  (storage node $STORAGE_NETNS still exists: run labctl down)"
+        return 3
+    fi
+    echo "lab '$LAB_NAME': up"
+    echo "  qemu pid $(cat "$LAB_DIR/qemu.pid"), ssh 127.0.0.1:$(cat "$LAB_DIR/ssh.port")"
+    echo "  inventory $LAB_DIR/inventory.yml"
+    echo "  storage node netns $STORAGE_NETNS, tgtd pid $(cat "$LAB_DIR/tgtd.pid" 2>/dev/null)"
+    storage_run ip -br addr | sed 's/^/    /'
+    echo "  guest: $(vm_ssh uptime 2>&1)"
+}
+
+cmd_ssh() {
+    require_up
+    [ "${1:-}" = -- ] && shift
+    vm_ssh "$@"
+}
+
+cmd_exec() {
+    require_up
+    [ "${1:-}" = -- ] && shift
+    [ $# -ge 1 ] || die "usage: labctl exec -- CMD..."
+    vm_ssh -T -- "$(printf '%q ' "$@")"
+}
+
+cmd_storage() {
+    storage_exists || die "lab '$LAB_NAME' has no storage node (labctl up first)"
+    [ "${1:-}" = -- ] && shift
+    [ $# -ge 1 ] || die "usage: labctl storage -- CMD..."
+    storage_run "$@"
+}
