@@ -59,7 +59,7 @@ teardown() {  # stop and remove everything of this lab; keeps keys and logs
     vm_stop
     storage_down
     rm -rf "$LAB_DIR/luns" "$LAB_DIR/ns"
-    rm -f "$LAB_DIR"/{inventory.yml,ssh_config,ssh.port,guest.env,cuts}
+    rm -f "$LAB_DIR"/{inventory.yml,ssh_config,ssh.port,guest.env,cuts} "$LAB_DIR"/forward-*.port
 }
 
 cmd_status() {

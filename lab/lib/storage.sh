@@ -47,7 +47,6 @@ storage_tgtd_start() {
 
 storage_down() {
     kill_pidfile "$LAB_DIR/tgtd.pid" KILL
-    kill_pidfile "$LAB_DIR/forward.pid"
     local pidfile
     for pidfile in "$LAB_DIR"/forward-*.pid; do
         [ -e "$pidfile" ] && kill_pidfile "$pidfile"

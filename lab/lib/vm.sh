@@ -57,7 +57,7 @@ vm_start() {
         -name "lab-$LAB_NAME" -machine q35 -smp "$LAB_CPUS" -m "$LAB_MEMORY"
         -nodefaults -no-user-config -display none -no-reboot
         -serial "file:$LAB_DIR/console.log"
-        -monitor "unix:$LAB_DIR/monitor.sock,server,nowait"
+        -qmp "unix:$LAB_DIR/qmp.sock,server=on,wait=off"
         -pidfile "$LAB_DIR/qemu.pid" -daemonize
         -kernel "/boot/vmlinuz-$KERNEL_VERSION" -initrd "$INITRAMFS"
         -append "console=ttyS0 net.ifnames=0 panic=-1 quiet loglevel=4 systemd.unit=lab.target systemd.show_status=0 lab.src=$LAB_SRC lab.state=$LAB_DIR"
@@ -91,7 +91,7 @@ vm_stop() {
     for net in "${STORAGE_NETS[@]}"; do
         ip link del "$(vm_tap_name "$net")" 2>/dev/null
     done
-    rm -f "$LAB_DIR/monitor.sock" "$LAB_DIR/ssh.ctl"
+    rm -f "$LAB_DIR/qmp.sock" "$LAB_DIR/ssh.ctl"
     return 0
 }
 
