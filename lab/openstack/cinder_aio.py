@@ -6,6 +6,8 @@
 oslo.messaging's in-memory fake:// transport carries the RPC, which only works inside one
 process; that saves a message broker (measured: ~3 s and 190 MiB instead of ~11 s and 820 MiB).
 Each service is the stock Cinder class, launched as cinder/cmd/{api,scheduler,volume}.py do.
+Known limit: Service keeps its DB id in a class attribute, so all heartbeats land on the row of
+the last service created; openstack-lab sets service_down_time high so none is seen as down.
 
 usage: python cinder_aio.py --config-file cinder.conf
 """

@@ -139,8 +139,8 @@ class OpenStackModule:
             self.fail(str(exc))
         try:
             self.conn = self.sdk.connect(**kwargs)
-        except self.sdk.exceptions.SDKException as exc:
-            self.fail("cannot configure the OpenStack connection: %s" % exc)
+        except Exception as exc:  # openstacksdk/keystoneauth raise many types for a bad config
+            self.fail("cannot configure the OpenStack connection: %s: %s" % (type(exc).__name__, exc))
         return self.conn
 
     def run(self):

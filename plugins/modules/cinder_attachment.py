@@ -401,9 +401,9 @@ class CinderAttachmentModule(OpenStackModule):
         return attachments, found
 
     def attachments_present(self):
+        volume = self.find_volume()
         microversion = self.negotiate(ATTACHMENTS_MICROVERSION)
         text = microversion_text(microversion)
-        volume = self.find_volume()
         attachments, found = self.find_attachment(volume, microversion)
         if has_connection(found):
             self.report_attachment(found)
@@ -441,11 +441,12 @@ class CinderAttachmentModule(OpenStackModule):
             msg += "; deleted the attachment(s) it left behind: %s" % ", ".join(removed)
         if problems:
             msg += "; cleaning up after it failed too: %s" % "; ".join(problems)
+        self.result["changed"] = bool(problems)
         self.fail(msg, cleaned_up=removed, cinder_status=error.status, cinder_message=error.message, **self.result)
 
     def attachments_attached(self):
-        microversion = self.negotiate(COMPLETE_MICROVERSION)
         volume = self.find_volume()
+        microversion = self.negotiate(COMPLETE_MICROVERSION)
         dummy, found = self.find_attachment(volume, microversion)
         if found is None:
             self.fail("volume %s has no attachment for host %s to complete: run state=present first"
@@ -462,10 +463,10 @@ class CinderAttachmentModule(OpenStackModule):
         self.report_attachment(found, status="attached")
 
     def attachments_absent(self):
-        microversion = self.negotiate(ATTACHMENTS_MICROVERSION)
         volume = self.find_volume(missing_ok=True)
         if volume is None:
             return
+        microversion = self.negotiate(ATTACHMENTS_MICROVERSION)
         dummy, found = self.find_attachment(volume, microversion)
         if found is None:
             return
@@ -498,6 +499,7 @@ class CinderAttachmentModule(OpenStackModule):
         try:
             self.client.volume_action(volume["id"], action, {})
             msg = "%s; ran %s" % (error.describe(), action)
+            self.result["changed"] = False
         except CinderError as exc:
             msg = "%s; %s failed too: %s" % (error.describe(), action, exc.describe())
         self.fail(msg, cinder_status=error.status, cinder_message=error.message, **self.result)

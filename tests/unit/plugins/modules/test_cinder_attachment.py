@@ -42,7 +42,6 @@ def listed(*attachments):
 
 
 EMPTY_LIST = fixture("filelvm__16_attachment_delete")   # {"attachments": []}, 200
-ACCEPTED = (202, "")                                     # legacy actions answer 202 with no body
 PENDING = body_of("filelvm__10_attachment_create_with_connector_mv3.54")["attachment"]
 ATTACHED = body_of("filelvm__15_attachment_list")["attachments"][0]
 RESERVE_ONLY = body_of("filelvm__20_attachment_create_no_connector_mv3.27")["attachment"]
@@ -181,14 +180,18 @@ def test_present_capped_microversion_sends_mode_in_connector(capsys):
 
 
 def test_attached_needs_3_44(capsys):
-    result, dummy, dummy = run(args(state="attached", max_microversion="3.27"), [], capsys)
+    result, dummy, dummy = run(args(state="attached", max_microversion="3.27"), [
+        (GET_VOLUME, fixture("filelvm__02_volume_show_available")),
+    ], capsys)
     assert result["failed"] is True
     assert "needs block-storage microversion 3.44" in result["msg"]
     assert "max_microversion is 3.27" in result["msg"]
 
 
 def test_old_server_is_told_to_use_legacy(capsys):
-    result, dummy, dummy = run(args(), [], capsys, versions=((3, 0), (3, 20)))
+    result, dummy, dummy = run(args(), [
+        (GET_VOLUME, fixture("filelvm__02_volume_show_available")),
+    ], capsys, versions=((3, 0), (3, 20)))
     assert result["failed"] is True
     assert "supports 3.0 to 3.20" in result["msg"] and "api=legacy" in result["msg"]
 
@@ -212,6 +215,7 @@ def test_failed_create_deletes_reserved_debris(capsys):
          fixture("two_backends__80_delete_leftover_reserved_attachment")),
     ], capsys)
     assert result["failed"] is True
+    assert result["changed"] is False
     assert result["cinder_status"] == 500
     assert result["cleaned_up"] == [debris["id"]]
     assert result["msg"] == (
@@ -236,7 +240,7 @@ def test_create_is_not_retried_on_500(capsys):
 def test_unknown_volume(capsys):
     missing = "00000000-0000-0000-0000-000000000000"
     result, dummy, dummy = run(args(volume=missing), [
-        (("GET", "/volumes/%s" % missing, None, None), fixture("filelvm__30_err_init_conn_unknown_volume")),
+        (("GET", "/volumes/%s" % missing, None, None), fixture("lab__volume_show_unknown")),
         (("GET", "/volumes/detail?name=%s" % missing, None, None),
          fixture("two_backends__68_volume_list_after_errors")),
     ], capsys)
@@ -340,7 +344,7 @@ LEGACY_ACTION = "/volumes/%s/action" % VOL
 def test_legacy_present_reserves_and_connects(capsys):
     result, dummy, dummy = run(args(api="legacy"), [
         (GET_VOLUME, fixture("filelvm__02_volume_show_available")),
-        (("POST", LEGACY_ACTION, {"os-reserve": {}}, None), ACCEPTED),
+        (("POST", LEGACY_ACTION, {"os-reserve": {}}, None), fixture("lab__os_reserve")),
         (("POST", LEGACY_ACTION, {"os-initialize_connection": {"connector": CONNECTOR}}, None),
          fixture("filelvm__03_initialize_connection_multipath_true")),
     ], capsys)
@@ -354,12 +358,12 @@ def test_legacy_present_unreserves_after_retried_500(capsys):
     init = ("POST", LEGACY_ACTION, {"os-initialize_connection": {"connector": CONNECTOR}}, None)
     result, client, dummy = run(args(api="legacy"), [
         (GET_VOLUME, fixture("filelvm__02_volume_show_available")),
-        (("POST", LEGACY_ACTION, {"os-reserve": {}}, None), ACCEPTED),
+        (("POST", LEGACY_ACTION, {"os-reserve": {}}, None), fixture("lab__os_reserve")),
         (init, fixture("two_backends__86_err_init_conn_tgtd_down")),
         (init, fixture("two_backends__86_err_init_conn_tgtd_down")),
         (init, fixture("two_backends__86_err_init_conn_tgtd_down")),
         (init, fixture("two_backends__86_err_init_conn_tgtd_down")),
-        (("POST", LEGACY_ACTION, {"os-unreserve": {}}, None), ACCEPTED),
+        (("POST", LEGACY_ACTION, {"os-unreserve": {}}, None), fixture("lab__os_unreserve")),
     ], capsys)
     assert client.sleeps == [1.0, 2.0, 4.0]
     assert result["msg"] == ("os-initialize_connection failed: Cinder answered 500: The server has either erred "
@@ -370,7 +374,7 @@ def test_legacy_attached_from_reserved(capsys):
     attach = {"os-attach": {"mountpoint": "/dev/dm-0", "host_name": "test", "mode": "rw"}}
     result, dummy, dummy = run(args(api="legacy", state="attached", mountpoint="/dev/dm-0"), [
         (GET_VOLUME, fixture("filelvm__11_volume_show_after_attachment_create")),
-        (("POST", LEGACY_ACTION, attach, None), ACCEPTED),
+        (("POST", LEGACY_ACTION, attach, None), fixture("lab__os_attach")),
         (GET_VOLUME, fixture("filelvm__13_volume_show_after_complete")),
     ], capsys)
     assert result["changed"] is True
@@ -381,10 +385,10 @@ def test_legacy_attached_from_reserved(capsys):
 def test_legacy_absent_detaches(capsys):
     result, dummy, dummy = run(args(api="legacy", state="absent"), [
         (GET_VOLUME, fixture("filelvm__13_volume_show_after_complete")),
-        (("POST", LEGACY_ACTION, {"os-begin_detaching": {}}, None), ACCEPTED),
+        (("POST", LEGACY_ACTION, {"os-begin_detaching": {}}, None), fixture("lab__os_begin_detaching")),
         (("POST", LEGACY_ACTION, {"os-terminate_connection": {"connector": CONNECTOR}}, None),
          fixture("filelvm__06_terminate_connection")),
-        (("POST", LEGACY_ACTION, {"os-detach": {"attachment_id": ATT}}, None), ACCEPTED),
+        (("POST", LEGACY_ACTION, {"os-detach": {"attachment_id": ATT}}, None), fixture("lab__os_detach")),
         (GET_VOLUME, fixture("filelvm__02_volume_show_available")),
     ], capsys)
     assert result["changed"] is True
@@ -394,12 +398,12 @@ def test_legacy_absent_detaches(capsys):
 def test_legacy_absent_rolls_back_failed_detach(capsys):
     result, dummy, dummy = run(args(api="legacy", state="absent"), [
         (GET_VOLUME, fixture("filelvm__13_volume_show_after_complete")),
-        (("POST", LEGACY_ACTION, {"os-begin_detaching": {}}, None), ACCEPTED),
+        (("POST", LEGACY_ACTION, {"os-begin_detaching": {}}, None), fixture("lab__os_begin_detaching")),
         (("POST", LEGACY_ACTION, {"os-terminate_connection": {"connector": CONNECTOR}}, None),
          fixture("filelvm__06_terminate_connection")),
         (("POST", LEGACY_ACTION, {"os-detach": {"attachment_id": ATT}}, None),
          fixture("filelvm__37_err_attachment_create_in_use_volume")),
-        (("POST", LEGACY_ACTION, {"os-roll_detaching": {}}, None), ACCEPTED),
+        (("POST", LEGACY_ACTION, {"os-roll_detaching": {}}, None), fixture("lab__os_roll_detaching")),
     ], capsys)
     assert result["failed"] is True
     assert result["msg"].startswith("os-detach failed: Cinder answered 400: ")
