@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Check that every role's defaults/main.yml and meta/argument_specs.yml (entry point main) agree.
 
 Every default needs an option, every option with a default needs that same default, and options
