@@ -200,6 +200,14 @@ status:
   returned: always
   type: str
   sample: attaching
+attach_mode:
+  description:
+    - C(attach_mode) of the attachment record as Cinder reported it (V(null) when the mode travelled in the
+      connector, before microversion 3.54). Note that C(access_mode) inside RV(connection_info) reflects the
+      volume's admin metadata at the time of the call, not necessarily O(mode).
+  returned: attachments API, when an attachment was found or made
+  type: str
+  sample: rw
 connection_info:
   description:
     - Connection details exactly as Cinder returned them (flat for the attachments API, with C(data)
@@ -329,18 +337,18 @@ class CinderAttachmentModule(OpenStackModule):
         try:
             cap = microversion_tuple(self.params["max_microversion"])
         except ValueError as exc:
-            self.fail("max_microversion: %s" % exc)
+            self.fail("max_microversion: %s" % exc, **self.result)
         server_min, server_max = self.client.server_microversions()
         if server_max is None:
             self.fail("the block-storage endpoint announces no microversions; the attachments API needs %s: "
-                      "use api=legacy" % microversion_text(needed))
+                      "use api=legacy" % microversion_text(needed), **self.result)
         best = negotiate_microversion(server_min, server_max, MODE_MICROVERSION, cap)
         if best is None or best < needed:
             self.fail("this step needs block-storage microversion %s, but the server supports %s to %s%s; "
                       "use api=legacy" % (microversion_text(needed), microversion_text(server_min),
                                           microversion_text(server_max),
                                           " and max_microversion is %s" % self.params["max_microversion"]
-                                          if cap else ""))
+                                          if cap else ""), **self.result)
         self.result["microversion"] = microversion_text(best)
         return best
 
@@ -377,6 +385,7 @@ class CinderAttachmentModule(OpenStackModule):
 
     def report_attachment(self, attachment, status=None):
         self.result["attachment_id"] = attachment["id"]
+        self.result["attach_mode"] = attachment.get("attach_mode")
         self.result["status"] = status or attachment.get("status")
         self.report_connection(attachment.get("connection_info"))
 

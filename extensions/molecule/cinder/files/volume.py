@@ -3,7 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Test helper: create / show / delete a lab volume with openstacksdk (cloud from OS_CLOUD).
 
-usage: volume.py create NAME TYPE | show NAME | delete NAME     -> prints the volume as JSON
+usage: volume.py create NAME TYPE | show NAME | delete NAME   -> prints the volume as JSON
+       volume.py endpoint NAME                                 -> prints the block-storage endpoint
 """
 
 import json
@@ -18,6 +19,9 @@ def main():
     action, name = sys.argv[1], sys.argv[2]
     conn = openstack.connect()
     storage = conn.block_storage
+    if action == "endpoint":
+        print(storage.get_endpoint())
+        return
     volume = storage.find_volume(name)
     if action == "create":
         if volume is None:
