@@ -71,7 +71,9 @@ class Multipath(CommandRunner):
         self._call('multipath', ['-a', wwid], 'multipath -a %s' % wwid)
 
     def add_path(self, dev):
-        self._call('multipathd', ['add', 'path', '/dev/' + dev], 'multipathd add path /dev/%s' % dev)
+        """``multipathd add path``; True when it answered ok (a refusal is not fatal: the caller waits for the map)."""
+        rc, out, dummy = self._run_command([self.bin('multipathd'), 'add', 'path', '/dev/' + dev])
+        return rc == 0 and out.strip() == 'ok'
 
     def del_path(self, dev):
         self._call('multipathd', ['del', 'path', '/dev/' + dev], 'multipathd del path /dev/%s' % dev)

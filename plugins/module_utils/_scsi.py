@@ -172,6 +172,13 @@ class Scsi(CommandRunner):
     def delete_device(self, dev):
         self._write('1', 'sys/block', dev, 'device/delete')
 
+    def settle_udev(self, timeout):
+        """``udevadm settle``: multipathd reads the WWID of a new device from the udev database."""
+        argv = [self.bin('udevadm'), 'settle', '--timeout=%d' % timeout]
+        rc, out, err = self._run_command(argv, timeout=timeout + 5)
+        if rc != 0:
+            raise self.error('udevadm settle did not finish within %s s' % timeout, argv, rc, out, err)
+
     def flush_buffers(self, dev):
         argv = [self.bin('blockdev'), '--flushbufs', '/dev/' + dev]
         rc, out, err = self._run_command(argv)

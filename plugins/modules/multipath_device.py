@@ -92,7 +92,7 @@ options:
 requirements:
   - multipath-tools (multipath, multipathd running)
   - open-iscsi (iscsiadm)
-  - util-linux blockdev, coreutils timeout
+  - util-linux blockdev, coreutils timeout, udevadm
 author:
   - cinder_local maintainers (@cinder-local)
 seealso:
@@ -184,6 +184,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targ
 )
 
 FLUSH_INTERVAL = 2
+ADD_PATH_ATTEMPTS = 2
 
 
 def consistency_problem(paths):
@@ -317,26 +318,27 @@ class DeviceManager:
         if len(dms) > 1:
             raise CommandError('the paths belong to different multipath maps: %s' % ', '.join(
                 '%s in %s' % (dev, dm) for dev, dm in sorted(held.items())))
-        loose = [dev for dev in devs if not held[dev]]
-        if not loose:
+        if all(held.values()):
             return dms.pop()
         self.changed = True
         if self.module.check_mode:
             return dms.pop() if dms else None
+        self.scsi.settle_udev(timeout)
         if not dms:
             self.multipath.add_wwid(wwid)
-        for dev in loose:
-            self.multipath.add_path(dev)
 
         def one_map():
-            dm_by_dev = map_of(self.scsi, devs)
-            found = set(dm_by_dev.values())
+            found = set(map_of(self.scsi, devs).values())
             return found.pop() if len(found) == 1 and None not in found else None
-        dm = wait_for(one_map, timeout)
-        if not dm:
-            raise CommandError('multipathd did not put %s in one map for WWID %s within %s s' % (
-                ', '.join(devs), wwid, timeout))
-        return dm
+        refused = []
+        for attempt in range(ADD_PATH_ATTEMPTS):
+            refused = [dev for dev in devs if not map_of(self.scsi, [dev])[dev] and not self.multipath.add_path(dev)]
+            dm = wait_for(one_map, timeout / float(ADD_PATH_ATTEMPTS))
+            if dm:
+                return dm
+        raise CommandError('multipathd did not put %s in one map for WWID %s within %s s%s' % (
+            ', '.join(devs), wwid, timeout,
+            ' (multipathd add path refused %s)' % ', '.join(refused) if refused else ''))
 
     def _add_states(self, paths, dm):
         states = {}
