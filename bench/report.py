@@ -26,8 +26,8 @@ MEASURES = {  # name: (label, ours via, goal text, goal check on (ours, os_brick
     "detach_s": ("detach of one 2-path volume (s)", CHAIN, "<= 1.0 x os-brick",
                  lambda o, b: o <= b),
 }
-META = ("date", "machine", "kernel", "accel", "runs", "quick", "wall_s", "collection_commit",
-        "config")
+META = ("date", "machine", "kernel", "accel", "runs", "quick", "wall_s", "load_before",
+        "load_after", "collection_commit", "config")
 EXTRA = {
     "attach_return_s": "attach call returned (module chain / connect_volume) (s)",
     "role_attach_s": "attach via the volume_attach role, until a 2-path dm does IO (s)",

@@ -74,7 +74,9 @@ lab_up() {
         "$LABCTL" target add --iqn "$(iqn "$i")" --lun 1 --size 64M \
             --chap-user "bench$i" --chap-password-file "$OUT/chap.pw" >/dev/null
     done
-    g mkdir -p /tmp/bench
+    # The guest's /root is its own tmpfs: show it the host's pyenv, which the venvs point into.
+    g sh -c "mkdir -p /tmp/bench /mnt/bench-root /root/.pyenv && mount --bind / /mnt/bench-root &&
+        mount -o bind,ro /mnt/bench-root/root/.pyenv /root/.pyenv && umount /mnt/bench-root"
     meta kernel "$(g uname -r)"
     meta accel "$(ps -o args= -p "$(cat "$REPO/.lab/$LAB_NAME/qemu.pid")" | grep -o 'accel [a-z]*' | cut -d' ' -f2)"
 }
@@ -117,13 +119,67 @@ attach() {  # attach APPROACH MODE FIRST LAST [PATHS]
     else with_ci "$3" "$4" osbrick attach --paths "${5:-2}"; fi
 }
 
+# One measurement = a driver run piped into save + add; a failed one is logged, noted in the
+# results and cleaned up after, and the run goes on with the next.
+measure() {  # measure DESCRIPTION FUNCTION ARGS...
+    local what=$1
+    shift
+    log "$what"
+    if ! "$@"; then
+        log "FAILED: $what (see $OUT/*.json)"
+        note "failed, no sample: $what"
+        cleanup_guest
+    fi
+}
+
+cleanup_guest() {  # after a failure: no map, session or node record may leak into the next one
+    "$LABCTL" restore B > /dev/null 2>&1 || true
+    g sh -c "pkill -f 'iocheck.py|mpstate.py watch'; multipath -F; iscsiadm -m node -u
+        iscsiadm -m node -o delete; rm -rf /var/lib/cinder_local/attachments" > /dev/null 2>&1 || true
+}
+
+cycle() {  # cycle APPROACH MODE
+    if [ "$1" = ours ] && [ "$2" = role ]; then
+        with_ci 1 1 ours cycle --mode role --runs "$RUNS" | save cycle-ours-role \
+            | add cycle ours --prefix role_
+    elif [ "$1" = ours ]; then
+        with_ci 1 1 ours cycle --mode modules --runs "$RUNS" | save cycle-ours | add cycle ours
+    else with_ci 1 1 osbrick cycle --runs "$RUNS" | save cycle-osbrick | add cycle os_brick; fi
+}
+
+dead_portal() {  # dead_portal APPROACH MODE PREFIX TAG (network B is already cut)
+    attach "$1" "$2" 1 1 1 | save "dead-$1-$2-$4" | add dead "$1" --prefix "$3" &&
+        detach "$1" "$2" > /dev/null
+}
+
+scale() {  # scale APPROACH MODE PREFIX N
+    attach "$1" "$2" 1 "$4" | save "scale-$1-$2-$4" | add scale "$1" "$4" --prefix "$3" &&
+        detach "$1" "$2" | save "scale-detach-$1-$2-$4" | add scale "$1" "$4" --prefix "$3"
+}
+
+trace_ours() {
+    g sh -c "rm -f /tmp/bench/module-rss.txt
+        strace -f -ttt -qq -s 64 -e trace=execve,exit_group -o /tmp/bench/trace-ours.txt \
+            python3 $GUEST/ours_driver.py --collections $OUT/collections --interpreter $GUEST/pyrss.sh \
+            cycle --mode modules --runs 1 --paths 0 --ci $(ci 1) > /dev/null
+        python3 $GUEST/cmdcount.py /tmp/bench/trace-ours.txt --rss /tmp/bench/module-rss.txt" \
+        | save trace-ours | add trace ours
+}
+
+trace_osbrick() {
+    g sh -c "strace -f -ttt -qq -s 64 -e trace=execve,exit_group -o /tmp/bench/trace-osbrick.txt \
+            $OSB_PY $GUEST/osbrick_driver.py cycle --runs 1 --paths 0 --ci $(ci 1) \
+            > /tmp/bench/osbrick-trace.json 2> /dev/null
+        python3 $GUEST/cmdcount.py /tmp/bench/trace-osbrick.txt --driver-json /tmp/bench/osbrick-trace.json" \
+        | save trace-osbrick | add trace os_brick
+}
+
 phase_distro() {  # os-brick on Debian's own iscsid.conf and no multipath.conf
     log "distro defaults: iscsid + multipathd as Debian ships them"
     g systemctl start iscsid multipathd
     local r
     for r in $(seq 1 "$RUNS"); do
-        log "stall, os-brick, distro defaults, run $r"
-        stall_run os_brick "distro-$r"
+        measure "stall, os-brick, distro defaults, run $r" stall_run os_brick "distro-$r"
     done
 }
 
@@ -131,49 +187,26 @@ phase_collection() {
     local r n
     log "collection defaults: roles initiator + multipath"
     ours setup > "$OUT/setup.json"
-    log "attach/detach cycles: module chain, volume_attach/volume_detach roles, os-brick"
-    with_ci 1 1 ours cycle --mode modules --runs "$RUNS" | save cycle-ours | add cycle ours
-    with_ci 1 1 ours cycle --mode role --runs "$RUNS" | save cycle-ours-role \
-        | add cycle ours --prefix role_
-    with_ci 1 1 osbrick cycle --runs "$RUNS" | save cycle-osbrick | add cycle os_brick
+    measure "cycles, module chain" cycle ours modules
+    measure "cycles, roles" cycle ours role
+    measure "cycles, os-brick" cycle os_brick -
     for r in $(seq 1 "$RUNS"); do
-        log "stall, ours, collection defaults, run $r"
-        stall_run ours "$r"
+        measure "stall, ours, collection defaults, run $r" stall_run ours "$r"
     done
     "$LABCTL" cut B --mode drop
     for r in $(seq 1 "$RUNS"); do
-        log "dead portal, run $r"
-        attach ours role 1 1 1 | save "dead-ours-role-$r" | add dead ours
-        detach ours role > /dev/null
-        attach ours modules 1 1 1 | save "dead-ours-$r" | add dead ours --prefix modules_
-        detach ours modules > /dev/null
-        attach os_brick - 1 1 1 | save "dead-osbrick-$r" | add dead os_brick
-        detach os_brick - > /dev/null
+        measure "dead portal, roles, run $r" dead_portal ours role "" "$r"
+        measure "dead portal, module chain, run $r" dead_portal ours modules modules_ "$r"
+        measure "dead portal, os-brick, run $r" dead_portal os_brick - "" "$r"
     done
     "$LABCTL" restore B
     for n in $SCALES; do
-        log "scale $n volumes"
-        attach ours role 1 "$n" | save "scale-ours-role-$n" | add scale ours "$n"
-        detach ours role | save "scale-ours-role-detach-$n" | add scale ours "$n"
-        if [ "$n" -le 4 ]; then
-            attach ours modules 1 "$n" | save "scale-ours-$n" | add scale ours "$n" --prefix modules_
-            detach ours modules | save "scale-ours-detach-$n" | add scale ours "$n" --prefix modules_
-        fi
-        attach os_brick - 1 "$n" | save "scale-osbrick-$n" | add scale os_brick "$n"
-        detach os_brick - | save "scale-osbrick-detach-$n" | add scale os_brick "$n"
+        measure "scale $n, roles" scale ours role "" "$n"
+        [ "$n" -gt 4 ] || measure "scale $n, module chain" scale ours modules modules_ "$n"
+        measure "scale $n, os-brick" scale os_brick - "" "$n"
     done
-    log "command counts and peak memory (strace pass, not timed)"
-    g sh -c "rm -f /tmp/bench/module-rss.txt
-        strace -f -ttt -qq -s 64 -e trace=execve,exit_group -o /tmp/bench/trace-ours.txt \
-            python3 $GUEST/ours_driver.py --collections $OUT/collections --interpreter $GUEST/pyrss.sh \
-            cycle --mode modules --runs 1 --paths 0 --ci $(ci 1) > /dev/null
-        python3 $GUEST/cmdcount.py /tmp/bench/trace-ours.txt --rss /tmp/bench/module-rss.txt" \
-        | save trace-ours | add trace ours
-    g sh -c "strace -f -ttt -qq -s 64 -e trace=execve,exit_group -o /tmp/bench/trace-osbrick.txt \
-            $OSB_PY $GUEST/osbrick_driver.py cycle --runs 1 --paths 0 --ci $(ci 1) \
-            > /tmp/bench/osbrick-trace.json 2> /dev/null
-        python3 $GUEST/cmdcount.py /tmp/bench/trace-osbrick.txt --driver-json /tmp/bench/osbrick-trace.json" \
-        | save trace-osbrick | add trace os_brick
+    measure "command counts and peak memory, ours (strace, not timed)" trace_ours
+    measure "command counts and peak memory, os-brick (strace, not timed)" trace_osbrick
 }
 
 main() {
@@ -184,6 +217,7 @@ main() {
     meta date "$(date -u +%Y-%m-%dT%H:%MZ)"
     meta machine "$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
     meta runs "$RUNS"
+    meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
     meta quick "$([ $QUICK = 1 ] && echo yes || echo no)"
     meta config "io_stall/io_errors/path_back: ours on the collection's defaults (roles initiator + multipath, iscsi_session defaults), os-brick on Debian's (iscsid.conf as shipped, no multipath.conf); every other measure: both on the collection's configuration"
     make_collection
@@ -193,6 +227,7 @@ main() {
     phase_distro
     phase_collection
     meta wall_s "$(( $(date +%s) - started ))"
+    meta load_after "$(cut -d' ' -f1-3 /proc/loadavg) (host load average: other labs share the 2 cores)"
     python3 bench/report.py "$RAW" --json "$OUT/results.json" --md "$OUT/results.md"
     if [ $QUICK = 0 ]; then cp "$OUT/results.json" "$OUT/results.md" bench/; fi
     log "done in $(( $(date +%s) - started )) s: $OUT/results.md"
