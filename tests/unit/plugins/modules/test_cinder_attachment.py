@@ -413,3 +413,15 @@ def test_legacy_absent_rolls_back_failed_detach(capsys):
 def test_needs_some_identity(capsys):
     result, dummy, dummy = run({"volume": VOL, "state": "absent"}, [], capsys)
     assert "give host_name" in result["msg"]
+
+
+def test_cloud_dict_secrets_never_printed(capsys):
+    cloud = {"auth": {"auth_url": "http://127.0.0.1:5000/v3", "username": "admin", "password": "cloud-pw-4711"}}
+    result, dummy, out = run(args(cloud=cloud, _ansible_verbosity=4), [
+        (GET_VOLUME, fixture("filelvm__13_volume_show_after_complete")),
+        (LIST, fixture("filelvm__15_attachment_list")),
+    ], capsys)
+    assert result["changed"] is False
+    assert "cloud-pw-4711" not in out
+    assert result["invocation"]["module_args"]["cloud"]["auth"]["username"] == "admin"  # args are printed
+    assert ATTACHED["connection_info"]["auth_password"] not in out
