@@ -31,23 +31,8 @@ cmd_logs() {
         storage_run ip -d addr > "$dir/storage-ip-addr.txt" 2>&1
     fi
     pid_alive "$LAB_DIR/qemu.pid" || { log "guest not running: only host-side logs in $dir"; return 0; }
-    logs_from_guest "$dir" dmesg.txt dmesg
-    logs_from_guest "$dir" journal.txt journalctl -b --no-pager
-    logs_from_guest "$dir" iscsid-multipathd.txt journalctl -b --no-pager -u iscsid -u multipathd
-    logs_from_guest "$dir" iscsi-sessions.txt iscsiadm -m session -P 3
-    logs_from_guest "$dir" multipath-ll.txt multipath -ll
-    logs_from_guest "$dir" multipathd-paths.txt multipathd show paths
-    logs_from_guest "$dir" lsblk.txt lsblk
-    logs_from_guest "$dir" ip-addr.txt ip addr
-    logs_from_guest "$dir" guest-config.txt sh -c \
-        'for f in /etc/multipath.conf /etc/iscsi/iscsid.conf /etc/iscsi/initiatorname.iscsi; do
-            echo "== $f"; sed -E "s/^([^#]*password[^=]*=).*/\\1 ********/" "$f"; done'
+    timeout 180 ssh -F "$LAB_DIR/ssh_config" -o ControlMaster=no -o ControlPath=none lab-guest \
+        "bash $LAB_SRC/guest/collect-logs" < /dev/null | tar -x -C "$dir" ||
+        log "collecting the guest's logs failed or timed out (partial logs in $dir)"
     log "logs collected in $dir"
-}
-
-logs_from_guest() {  # logs_from_guest DIR FILE CMD...: bounded, never fails
-    local dir=$1 file=$2
-    shift 2
-    timeout 60 ssh -F "$LAB_DIR/ssh_config" -o ControlMaster=no -o ControlPath=none lab-guest \
-        -- "$(printf '%q ' "$@")" > "$dir/$file" 2>&1 < /dev/null || true
 }
