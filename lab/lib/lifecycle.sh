@@ -33,7 +33,7 @@ cmd_up() {
     vm_wait_ssh
     trap - EXIT
     echo "boot_to_ssh_s $(elapsed "$start")" >> "$LAB_DIR/timings"
-    vm_ssh systemd-analyze time 2>/dev/null |
+    vm_ssh_once systemd-analyze time 2>/dev/null |
         sed -n 's/^Startup finished in \([0-9.]*\)s (kernel) + \([0-9.]*\)s (userspace).*/guest_kernel_s \1\nguest_systemd_s \2/p' \
         >> "$LAB_DIR/timings"
     log "lab '$LAB_NAME' up in $(elapsed "$start") s ($(vm_accel_args | cut -d' ' -f2)); inventory: $LAB_DIR/inventory.yml"

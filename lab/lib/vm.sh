@@ -129,11 +129,13 @@ EOF
 }
 
 vm_ssh() { ssh -F "$LAB_DIR/ssh_config" lab-guest "$@"; }
+# Without the shared master connection (which would outlive us holding our fds).
+vm_ssh_once() { ssh -F "$LAB_DIR/ssh_config" -o ControlMaster=no -o ControlPath=none lab-guest "$@" 9>&-; }
 
 vm_wait_ssh() {
     local start
     start=$(now)
-    until vm_ssh -o ConnectTimeout=5 -o ControlMaster=no -o ControlPath=none true 2>/dev/null; do
+    until vm_ssh_once -o ConnectTimeout=5 true 2>/dev/null; do
         pid_alive "$LAB_DIR/qemu.pid" || die "QEMU exited during boot; console: $LAB_DIR/console.log"
         if awk -v a="$start" -v b="$(now)" -v t="$LAB_BOOT_TIMEOUT" 'BEGIN { exit !(b - a > t) }'; then
             log "console log tail:"; tail -20 "$LAB_DIR/console.log" >&2
