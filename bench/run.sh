@@ -92,8 +92,10 @@ stall_run() {  # stall_run APPROACH TAG
     g sh -c "rm -f /tmp/bench/*.stop /tmp/bench/io.ready
         setsid python3 $GUEST/iocheck.py $dev --prefill --ready-file /tmp/bench/io.ready \
             --stop-file /tmp/bench/io.stop > /tmp/bench/io.json 2>&1 < /dev/null &
+        echo \$! > /tmp/bench/io.pid
         setsid python3 $GUEST/mpstate.py watch $dev --portal $PORTAL_B \
             --stop-file /tmp/bench/watch.stop > /tmp/bench/watch.json 2>&1 < /dev/null &
+        echo \$! > /tmp/bench/watch.pid
         while [ ! -e /tmp/bench/io.ready ]; do sleep 0.2; done"
     sleep 3
     "$LABCTL" cut B --mode drop
@@ -103,7 +105,10 @@ stall_run() {  # stall_run APPROACH TAG
     g python3 "$GUEST/mpstate.py" wait "$dev" --paths 2 --timeout 300 > /dev/null
     sleep 1
     g sh -c "touch /tmp/bench/io.stop /tmp/bench/watch.stop
-        while pgrep -f 'iocheck.py|mpstate.py watch' > /dev/null; do sleep 0.2; done
+        while kill -0 \$(cat /tmp/bench/io.pid) 2> /dev/null ||
+            kill -0 \$(cat /tmp/bench/watch.pid) 2> /dev/null; do
+            sleep 0.2
+        done
         jq -c -n --slurpfile io /tmp/bench/io.json --slurpfile watch /tmp/bench/watch.json \
             '{io: \$io[0], watch: \$watch[0]}'" | save "stall-$approach-$tag" | add stall "$approach"
     detach "$approach" modules > /dev/null
@@ -134,7 +139,7 @@ measure() {  # measure DESCRIPTION FUNCTION ARGS...
 
 cleanup_guest() {  # after a failure: no map, session or node record may leak into the next one
     "$LABCTL" restore B > /dev/null 2>&1 || true
-    g sh -c "pkill -f 'iocheck.py|mpstate.py watch'; multipath -F; iscsiadm -m node -u
+    g sh -c "kill \$(cat /tmp/bench/io.pid /tmp/bench/watch.pid); multipath -F; iscsiadm -m node -u
         iscsiadm -m node -o delete; rm -rf /var/lib/cinder_local/attachments" > /dev/null 2>&1 || true
 }
 
