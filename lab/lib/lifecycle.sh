@@ -24,6 +24,7 @@ cmd_up() {
     mkdir -p "$LAB_DIR"
     rm -f "$LAB_DIR"/*.log "$LAB_DIR/timings"
     trap 'up_failed' EXIT
+    trap 'exit 130' INT TERM
     local start
     start=$(now)
     vm_prepare_files
@@ -31,7 +32,7 @@ cmd_up() {
     vm_start
     vm_write_access_files
     vm_wait_ssh
-    trap - EXIT
+    trap - EXIT INT TERM
     echo "boot_to_ssh_s $(elapsed "$start")" >> "$LAB_DIR/timings"
     vm_ssh_once systemd-analyze time 2>/dev/null |
         sed -n 's/^Startup finished in \([0-9.]*\)s (kernel) + \([0-9.]*\)s (userspace).*/guest_kernel_s \1\nguest_systemd_s \2/p' \
