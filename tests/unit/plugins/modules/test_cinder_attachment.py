@@ -423,5 +423,6 @@ def test_cloud_dict_secrets_never_printed(capsys):
     ], capsys)
     assert result["changed"] is False
     assert "cloud-pw-4711" not in out
-    assert result["invocation"]["module_args"]["cloud"]["auth"]["username"] == "admin"  # args are printed
+    if "invocation" in result:  # ansible-core 2.19 prints the arguments; 2.21 leaves them out
+        assert result["invocation"]["module_args"]["cloud"]["auth"]["username"] == "admin"
     assert ATTACHED["connection_info"]["auth_password"] not in out
