@@ -10,6 +10,8 @@ QUICK=0
 [ "${1:-}" = --quick ] && QUICK=1
 export LAB_NAME=${LAB_NAME:-bench}
 RUNS=${BENCH_RUNS:-$([ $QUICK = 1 ] && echo 1 || echo 5)}
+SLOW_RUNS=${BENCH_SLOW_RUNS:-$RUNS}          # stall and dead-portal runs (each takes minutes)
+MODULE_VARIANTS=${BENCH_MODULE_VARIANTS:-1}  # 0: dead portal and scale through the roles only
 SCALES=${BENCH_SCALES:-$([ $QUICK = 1 ] && echo "1 4" || echo "1 4 16")}
 VOLUMES=$(tr ' ' '\n' <<< "$SCALES" | sort -n | tail -1)
 OUT=$REPO/.cache/bench/$(date -u +%Y%m%dT%H%M%SZ)
@@ -183,7 +185,7 @@ phase_distro() {  # os-brick on Debian's own iscsid.conf and no multipath.conf
     log "distro defaults: iscsid + multipathd as Debian ships them"
     g systemctl start iscsid multipathd
     local r
-    for r in $(seq 1 "$RUNS"); do
+    for r in $(seq 1 "$SLOW_RUNS"); do
         measure "stall, os-brick, distro defaults, run $r" stall_run os_brick "distro-$r"
     done
 }
@@ -195,19 +197,21 @@ phase_collection() {
     measure "cycles, module chain" cycle ours modules
     measure "cycles, roles" cycle ours role
     measure "cycles, os-brick" cycle os_brick -
-    for r in $(seq 1 "$RUNS"); do
+    for r in $(seq 1 "$SLOW_RUNS"); do
         measure "stall, ours, collection defaults, run $r" stall_run ours "$r"
     done
     "$LABCTL" cut B --mode drop
-    for r in $(seq 1 "$RUNS"); do
+    for r in $(seq 1 "$SLOW_RUNS"); do
         measure "dead portal, roles, run $r" dead_portal ours role "" "$r"
-        measure "dead portal, module chain, run $r" dead_portal ours modules modules_ "$r"
+        [ "$MODULE_VARIANTS" = 0 ] ||
+            measure "dead portal, module chain, run $r" dead_portal ours modules modules_ "$r"
         measure "dead portal, os-brick, run $r" dead_portal os_brick - "" "$r"
     done
     "$LABCTL" restore B
     for n in $SCALES; do
         measure "scale $n, roles" scale ours role "" "$n"
-        [ "$n" -gt 4 ] || measure "scale $n, module chain" scale ours modules modules_ "$n"
+        [ "$MODULE_VARIANTS" = 0 ] || [ "$n" -gt 4 ] ||
+            measure "scale $n, module chain" scale ours modules modules_ "$n"
         measure "scale $n, os-brick" scale os_brick - "" "$n"
     done
     measure "command counts and peak memory, ours (strace, not timed)" trace_ours
@@ -221,7 +225,7 @@ main() {
     started=$(date +%s)
     meta date "$(date -u +%Y-%m-%dT%H:%MZ)"
     meta machine "$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
-    meta runs "$RUNS"
+    meta runs "$RUNS (stall and dead portal: $SLOW_RUNS)"
     meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
     meta quick "$([ $QUICK = 1 ] && echo yes || echo no)"
     meta config "io_stall/io_errors/path_back: ours on the collection's defaults (roles initiator + multipath, iscsi_session defaults), os-brick on Debian's (iscsid.conf as shipped, no multipath.conf); every other measure: both on the collection's configuration"

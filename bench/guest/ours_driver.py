@@ -104,10 +104,17 @@ def summarise_run(run: dict) -> dict:
     return out
 
 
+def task_times(lines: list) -> list:
+    """[name, seconds] of every task that ran: where the seconds go."""
+    return [[x["name"][-60:], round(x["end"] - x["start"], 2)] for x in lines
+            if x["status"] != "skipped" and x.get("start")]
+
+
 def cmd_cycle(args) -> dict:
     lines, wall = run_playbook("cycle", {"bench_ci_files": args.ci[:1], "bench_runs": args.runs,
                                          "bench_paths": args.paths}, args)
-    return {"runs": [summarise_run(run) for run in split_runs(lines)], "playbook_wall_s": wall}
+    return {"runs": [summarise_run(run) for run in split_runs(lines)], "playbook_wall_s": wall,
+            "tasks": task_times(lines)}
 
 
 def cmd_attach(args) -> dict:
@@ -118,7 +125,7 @@ def cmd_attach(args) -> dict:
     with open(args.state, "w", encoding="utf-8") as handle:
         json.dump({"ci": args.ci}, handle)
     return {"total_s": round(sum(v["ready_s"] for v in volumes), 3), "volumes": volumes,
-            "playbook_wall_s": wall}
+            "playbook_wall_s": wall, "tasks": task_times(lines)}
 
 
 def cmd_detach(args) -> dict:
@@ -126,12 +133,13 @@ def cmd_detach(args) -> dict:
         args.ci = json.load(handle)["ci"]
     lines, wall = run_playbook("detach", {"bench_ci_files": args.ci}, args)
     per = [span(run.get("detach", [])) for run in split_runs(lines)]
-    return {"total_s": round(sum(per), 3), "per_run_s": per, "playbook_wall_s": wall}
+    return {"total_s": round(sum(per), 3), "per_run_s": per, "playbook_wall_s": wall,
+            "tasks": task_times(lines)}
 
 
 def cmd_setup(args) -> dict:
     lines, wall = run_playbook("setup", {}, args)
-    return {"roles_s": span(lines), "playbook_wall_s": wall}
+    return {"roles_s": span(lines), "playbook_wall_s": wall, "tasks": task_times(lines)}
 
 
 def main() -> None:
