@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import re
 
 from ansible.module_utils.basic import AnsibleModule
@@ -120,9 +121,9 @@ class OpenStackModule:
         """openstacksdk and keystoneauth1, imported on first use (as openstack.cloud does)."""
         try:
             sdk = importlib.import_module("openstack")
-            sdk_version = importlib.import_module("openstack.version").__version__
+            sdk_version = importlib.metadata.version("openstacksdk")
             ksa_exceptions = importlib.import_module("keystoneauth1.exceptions")
-        except ImportError as exc:
+        except (ImportError, importlib.metadata.PackageNotFoundError) as exc:
             self.fail("openstacksdk >= %s is required on the controller for this module: %s"
                       % (".".join(map(str, MINIMUM_SDK_VERSION)), exc))
         if version_tuple(sdk_version) < MINIMUM_SDK_VERSION:

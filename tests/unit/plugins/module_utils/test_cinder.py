@@ -127,3 +127,22 @@ def test_find_volume_by_name_must_be_unique():
 def test_delete_of_unknown_attachment_is_false():
     adapter = Adapter([captured("filelvm__36_err_attachment_create_unknown_volume")])
     assert CinderClient(adapter).delete_attachment("gone", "3.54") is False
+
+
+class EndpointData:
+    def __init__(self, min_microversion, max_microversion):
+        self.min_microversion, self.max_microversion = min_microversion, max_microversion
+
+
+class DiscoveringAdapter:
+    def __init__(self, data):
+        self.data = data
+
+    def get_endpoint_data(self):
+        return self.data
+
+
+def test_server_microversions_from_keystoneauth_discovery():
+    assert CinderClient(DiscoveringAdapter(EndpointData((3, 0), (3, 71)))).server_microversions() == ((3, 0), (3, 71))
+    assert CinderClient(DiscoveringAdapter(EndpointData(None, None))).server_microversions() == (None, None)
+    assert CinderClient(DiscoveringAdapter(None)).server_microversions() == (None, None)

@@ -426,3 +426,45 @@ def test_cloud_dict_secrets_never_printed(capsys):
     if "invocation" in result:  # ansible-core 2.19 prints the arguments; 2.21 leaves them out
         assert result["invocation"]["module_args"]["cloud"]["auth"]["username"] == "admin"
     assert ATTACHED["connection_info"]["auth_password"] not in out
+
+
+def test_cloud_dict_with_overrides_is_refused_before_any_call(capsys):
+    with patch_module_args({"volume": VOL, "connector": CONNECTOR, "cloud": {"auth": {}}, "region_name": "r"}):
+        with pytest.raises(SystemExit):
+            cinder_attachment.CinderAttachmentModule()()
+    result = json.loads(capsys.readouterr().out)
+    assert result["msg"] == ("cloud is a dict (a complete cloud config), so these options must be left out: "
+                             "region_name")
+
+
+def test_legacy_present_is_idempotent_for_this_host(capsys):
+    result, dummy, dummy = run(args(api="legacy"), [
+        (GET_VOLUME, fixture("filelvm__13_volume_show_after_complete")),
+        (("POST", LEGACY_ACTION, {"os-initialize_connection": {"connector": CONNECTOR}}, None),
+         fixture("filelvm__03_initialize_connection_multipath_true")),
+    ], capsys)
+    assert result["changed"] is False
+    assert result["attachment_id"] == ATT
+    assert len(result["targets"]) == 2
+
+
+def test_legacy_refuses_volume_of_another_host(capsys):
+    result, dummy, dummy = run(args(api="legacy", connector=dict(CONNECTOR, host="other")), [
+        (GET_VOLUME, fixture("filelvm__13_volume_show_after_complete")),
+    ], capsys)
+    assert result["msg"] == ("volume %s is in-use (attached to test); the legacy API attaches only an available "
+                             "volume" % VOL)
+
+
+def test_legacy_attached_from_available_does_the_whole_sequence(capsys):
+    result, dummy, dummy = run(args(api="legacy", state="attached"), [
+        (GET_VOLUME, fixture("filelvm__02_volume_show_available")),
+        (("POST", LEGACY_ACTION, {"os-reserve": {}}, None), fixture("lab__os_reserve")),
+        (("POST", LEGACY_ACTION, {"os-initialize_connection": {"connector": CONNECTOR}}, None),
+         fixture("filelvm__03_initialize_connection_multipath_true")),
+        (("POST", LEGACY_ACTION, {"os-attach": {"mountpoint": "na", "host_name": "test", "mode": "rw"}}, None),
+         fixture("lab__os_attach")),
+        (GET_VOLUME, fixture("filelvm__13_volume_show_after_complete")),
+    ], capsys)
+    assert result["changed"] is True
+    assert result["attachment_id"] == ATT
