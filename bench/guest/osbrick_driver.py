@@ -97,7 +97,7 @@ def peak_rss_kib() -> dict:
 def cmd_cycle(conn, args) -> dict:
     props = load(args.ci[0])
     runs = []
-    for _ in range(args.runs):
+    for dummy in range(args.runs):
         run = attach_one(conn, props, args.paths, args.timeout)
         run["detach_s"] = timed(conn.disconnect_volume, props, run.pop("device"))
         runs.append(run)
