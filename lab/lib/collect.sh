@@ -9,7 +9,7 @@ cmd_forward() {
     state="$LAB_DIR/forward-$address-$port"
     if pid_alive "$state.pid"; then cat "$state.port"; return 0; fi
     rm -f "$state.port"
-    setsid "$LAB_SRC/lib/forward.py" "/run/netns/$STORAGE_NETNS" "$address" "$port" "$state.port" \
+    setsid /usr/bin/python3 "$LAB_SRC/lib/forward.py" "/run/netns/$STORAGE_NETNS" "$address" "$port" "$state.port" \
         >> "$LAB_DIR/forward.log" 2>&1 < /dev/null 9>&- &
     echo $! > "$state.pid"
     disown

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # the settings are used by the other lib/*.sh
 # Shared settings and helpers of labctl. State of lab NAME: $LAB_ROOT/.lab/NAME/.
 
 LAB_NAME=${LAB_NAME:-lab}
@@ -68,7 +68,7 @@ require_up() {
 }
 
 free_port() {  # print a free TCP port on 127.0.0.1
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 short_id() {  # short stable id of this lab, for names that live briefly in the root netns

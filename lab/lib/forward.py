@@ -1,7 +1,6 @@
-#!/usr/bin/python3
 """Expose a TCP port of a network namespace on the host's 127.0.0.1.
 
-usage: forward.py NETNS_PATH TARGET_ADDRESS TARGET_PORT PORT_FILE
+usage: python3 forward.py NETNS_PATH TARGET_ADDRESS TARGET_PORT PORT_FILE
 Listens on 127.0.0.1:<free port> in the current (root) namespace, writes that port to
 PORT_FILE, then enters NETNS_PATH: every accepted connection is relayed to
 TARGET_ADDRESS:TARGET_PORT inside the namespace. Runs until killed.
@@ -60,7 +59,7 @@ def main():
         stream.write(f"{listener.getsockname()[1]}\n")
     os.rename(port_file + ".tmp", port_file)
     while True:
-        client, _ = listener.accept()
+        client = listener.accept()[0]
         threading.Thread(target=relay, args=(client, (address, int(port))), daemon=True).start()
 
 

@@ -11,6 +11,7 @@ initramfs_path() {  # print the cached initramfs for KERNEL_VERSION, building it
     out="$LAB_CACHE/initramfs-$KERNEL_VERSION-$key.cpio.gz"
     if [ ! -s "$out" ]; then
         initramfs_build "$out" || die "cannot build the initramfs ($out)"
+        find "$LAB_CACHE" -name 'initramfs-*.cpio.gz' ! -path "$out" -delete  # QEMU copies it at start
     fi
     echo "$out"
 }
@@ -20,6 +21,7 @@ initramfs_build() {  # initramfs_build OUT
     work=$(mktemp -d)
     mkdir -p "$work"/{bin,modules,proc,sys,dev,hostroot,upper,newroot}
     cp /bin/busybox "$work/bin/busybox"
+    ln -s busybox "$work/bin/sh"  # for /init's "#!/bin/sh"
     cp "$LAB_SRC/guest/initramfs-init" "$work/init"
     chmod 0755 "$work/init"
     for module in "${INITRAMFS_MODULES[@]}"; do

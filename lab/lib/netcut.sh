@@ -9,7 +9,7 @@ netcut_check_net() {
 }
 
 netcut_set_link() {  # netcut_set_link NET true|false
-    "$LAB_SRC/lib/qmp.py" "$LAB_DIR/qmp.sock" set_link "{\"name\": \"net$1\", \"up\": $2}" >/dev/null
+    /usr/bin/python3 "$LAB_SRC/lib/qmp.py" "$LAB_DIR/qmp.sock" set_link "{\"name\": \"net$1\", \"up\": $2}" >/dev/null
 }
 
 netcut_iptables() {  # netcut_iptables -I|-D NET

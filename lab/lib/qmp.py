@@ -1,7 +1,6 @@
-#!/usr/bin/python3
 """Run one QMP command on a QEMU machine-protocol unix socket; print the result as JSON.
 
-usage: qmp.py SOCKET COMMAND [ARGUMENTS-AS-JSON]
+usage: python3 qmp.py SOCKET COMMAND [ARGUMENTS-AS-JSON]
 Exit status 1 (and the error on stderr) when QEMU answers with an error.
 """
 import json

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # io-loop.sh DEVICE LOG: 4 KiB direct write + read every 0.2 s at 32 MiB and beyond (outside
 # the 16 MiB pattern the tests verify). One line per IO: "EPOCH ok|ERR SECONDS".
 set -u
