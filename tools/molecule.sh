@@ -28,7 +28,7 @@ declare -A outcome seconds
 failed=0
 for scenario in "${scenarios[@]}"; do
     current=$scenario
-    mkdir -p "results/molecule/$scenario"
+    rm -rf "results/molecule/$scenario" && mkdir -p "results/molecule/$scenario"
     start=$(date +%s)
     echo "== molecule test -s $scenario (LAB_NAME=$(lab_name "$scenario"))"
     if LAB_NAME=$(lab_name "$scenario") molecule test -s "$scenario" 2>&1 |
