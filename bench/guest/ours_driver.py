@@ -58,8 +58,9 @@ def run_playbook(play: str, extra: dict, args: argparse.Namespace) -> tuple[list
 
 def step(line: dict) -> str | None:
     """attach / wait / detach / run marker of a task line (by name prefix or role)."""
-    if line.get("role"):
-        return {"volume_attach": "attach", "volume_detach": "detach"}.get(line["role"])
+    if line.get("role"):  # the role name may come fully qualified
+        role = line["role"].rsplit(".", 1)[-1]
+        return {"volume_attach": "attach", "volume_detach": "detach"}.get(role)
     name = line["name"]
     return name.split("|", 1)[0].lower() if "|" in name else None
 
