@@ -22,7 +22,7 @@ run_sanity() {  # run_sanity VENV
   py=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   dest=$(tools/collection-tree.sh)
   trap 'rm -rf "${dest%/ansible_collections/*}"' RETURN
-  echo "== ansible-test sanity: $("$venv/bin/ansible" --version | head -1), python $py"
+  echo "== ansible-test sanity: ansible-core $("$venv/bin/python" -c "import ansible; print(ansible.__version__)"), python $py"
   (cd "$dest" && PATH="$venv/bin:$PATH" ansible-test sanity --venv --python "$py" --color no)
 }
 run_sanity .venv
