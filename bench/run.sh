@@ -91,6 +91,7 @@ stall_run() {  # stall_run APPROACH TAG
     if [ "$approach" = ours ]; then with_ci 1 1 ours attach --mode modules > /dev/null
     else with_ci 1 1 osbrick attach > /dev/null; fi
     dev=$(g python3 "$GUEST/mpstate.py" wait "target:$(iqn 1)/1" --paths 2 | jq -r .dev)
+    [ -n "$dev" ] && [ "$dev" != null ] || return 1
     g sh -c "rm -f /tmp/bench/*.stop /tmp/bench/io.ready
         setsid python3 $GUEST/iocheck.py $dev --prefill --ready-file /tmp/bench/io.ready \
             --stop-file /tmp/bench/io.stop > /tmp/bench/io.json 2>&1 < /dev/null &
@@ -98,7 +99,7 @@ stall_run() {  # stall_run APPROACH TAG
         setsid python3 $GUEST/mpstate.py watch $dev --portal $PORTAL_B \
             --stop-file /tmp/bench/watch.stop > /tmp/bench/watch.json 2>&1 < /dev/null &
         echo \$! > /tmp/bench/watch.pid
-        while [ ! -e /tmp/bench/io.ready ]; do sleep 0.2; done"
+        for i in \$(seq 600); do [ -e /tmp/bench/io.ready ] && exit 0; sleep 0.2; done; exit 1"
     sleep 3
     "$LABCTL" cut B --mode drop
     g python3 "$GUEST/mpstate.py" wait "$dev" --paths 2 --down --timeout 300 > /dev/null
