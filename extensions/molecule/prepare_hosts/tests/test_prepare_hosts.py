@@ -32,7 +32,8 @@ def test_multipath_conf_holds_the_role_defaults(host):
     conf = host.file('/etc/multipath.conf')
     assert conf.mode == 0o644
     for line in ('user_friendly_names no', 'find_multipaths strict', 'no_path_retry 12',
-                 'recheck_wwid yes', 'skip_kpartx yes', 'flush_on_last_del yes'):
+                 'recheck_wwid yes', 'skip_kpartx yes', 'flush_on_last_del yes',
+                 'path_grouping_policy multibus'):
         assert re.search(r'^\s*%s$' % line, conf.content_string, re.M), line
     assert 'no_such_keyword' not in conf.content_string
 
