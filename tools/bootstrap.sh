@@ -9,7 +9,7 @@ mkdir -p "$STAMPS"
 APT_PACKAGES=(
   qemu-system-x86 linux-image-amd64 busybox-static cpio kmod zstd xz-utils
   tgt open-iscsi multipath-tools sg3-utils lsscsi fio
-  iproute2 iptables iputils-ping openssh-server openssh-client bc make git rsync
+  iproute2 iptables iputils-ping openssh-server openssh-client bc make git rsync shellcheck
 )
 
 stamp_ok() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
