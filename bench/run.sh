@@ -87,24 +87,30 @@ save() { tee "$OUT/$1.json"; }  # keep every driver output next to the raw sampl
 
 # IO stall + path back: direct IO on the map while network B is cut, then restored.
 stall_run() {  # stall_run APPROACH TAG
-    local approach=$1 tag=$2 dev
+    local approach=$1 tag=$2 dev portal net
     if [ "$approach" = ours ]; then with_ci 1 1 ours attach --mode modules > /dev/null
     else with_ci 1 1 osbrick attach > /dev/null; fi
     dev=$(g python3 "$GUEST/mpstate.py" wait "target:$(iqn 1)/1" --paths 2 | jq -r .dev)
     [ -n "$dev" ] && [ "$dev" != null ] || return 1
+    # Cut the network that carries IO (with failover grouping the other path is idle).
+    portal=$(g python3 "$GUEST/mpstate.py" io-portal "$dev" | jq -r .portal)
+    net=B
+    [ "${portal%%:*}" = "${PORTAL_A%%:*}" ] && net=A
+    [ "$portal" != null ] || portal=$PORTAL_B
+    note "stall $approach $tag: cut network $net (portal $portal carried IO)"
     g sh -c "rm -f /tmp/bench/*.stop /tmp/bench/io.ready
         setsid python3 $GUEST/iocheck.py $dev --prefill --ready-file /tmp/bench/io.ready \
             --stop-file /tmp/bench/io.stop > /tmp/bench/io.json 2>&1 < /dev/null &
         echo \$! > /tmp/bench/io.pid
-        setsid python3 $GUEST/mpstate.py watch $dev --portal $PORTAL_B \
+        setsid python3 $GUEST/mpstate.py watch $dev --portal $portal \
             --stop-file /tmp/bench/watch.stop > /tmp/bench/watch.json 2>&1 < /dev/null &
         echo \$! > /tmp/bench/watch.pid
         for i in \$(seq 600); do [ -e /tmp/bench/io.ready ] && exit 0; sleep 0.2; done; exit 1"
     sleep 3
-    "$LABCTL" cut B --mode drop
+    "$LABCTL" cut "$net" --mode drop
     g python3 "$GUEST/mpstate.py" wait "$dev" --paths 2 --down --timeout 300 > /dev/null
     sleep 3
-    "$LABCTL" restore B
+    "$LABCTL" restore "$net"
     g python3 "$GUEST/mpstate.py" wait "$dev" --paths 2 --timeout 300 > /dev/null
     sleep 1
     g sh -c "touch /tmp/bench/io.stop /tmp/bench/watch.stop
@@ -141,6 +147,7 @@ measure() {  # measure DESCRIPTION FUNCTION ARGS...
 }
 
 cleanup_guest() {  # after a failure: no map, session or node record may leak into the next one
+    "$LABCTL" restore A > /dev/null 2>&1 || true
     "$LABCTL" restore B > /dev/null 2>&1 || true
     g sh -c "kill \$(cat /tmp/bench/io.pid /tmp/bench/watch.pid); multipath -F; iscsiadm -m node -u
         iscsiadm -m node -o delete; rm -rf /var/lib/cinder_local/attachments" > /dev/null 2>&1 || true

@@ -7,6 +7,7 @@
                                                every 0.2 s until --stop-file appears,
                                                then print the transitions as JSON
   mpstate.py maps                              JSON list of dm multipath maps + paths
+  mpstate.py io-portal DM                      portal of a path in the group that carries IO
 
 DM is a dm name, /dev/dm-N, /dev/mapper/NAME, a WWID (looked up under /dev/disk/by-id) or
 target:IQN/LUN (whichever tool attached it).
@@ -50,6 +51,48 @@ def path_states(dev: str) -> list:
     proc = subprocess.run(["dmsetup", "status", "-j", str(os.major(rdev)), "-m", str(os.minor(rdev))],
                           capture_output=True, text=True, check=False)
     return PATH_STATE.findall(proc.stdout)
+
+
+def io_portal(dev: str) -> str | None:
+    """address:port of a path in the path group that carries IO now (status state A), so a
+    stall test cuts the network IO really uses (failover grouping leaves the others idle)."""
+    rdev = os.stat(dev).st_rdev
+    proc = subprocess.run(["dmsetup", "status", "-j", str(os.major(rdev)), "-m", str(os.minor(rdev))],
+                          capture_output=True, text=True, check=False)
+    for disk in active_group_devs(proc.stdout):
+        block = os.path.realpath("/sys/dev/block/" + disk)
+        session = re.search(r"/(session\d+)/", block)
+        if session:
+            conn = glob.glob("/sys/class/iscsi_session/%s/device/connection*/iscsi_connection/*"
+                             % session.group(1))
+            if conn:
+                with open(conn[0] + "/persistent_address", encoding="utf-8") as handle:
+                    address = handle.read().strip()
+                with open(conn[0] + "/persistent_port", encoding="utf-8") as handle:
+                    return "%s:%s" % (address, handle.read().strip())
+    return None
+
+
+def active_group_devs(status: str) -> list:
+    """major:minor of the paths of the active path group in a multipath status line."""
+    words = status.split()
+    if "multipath" not in words:
+        return []
+    pos = words.index("multipath") + 1
+    pos += 1 + int(words[pos])  # features
+    pos += 1 + int(words[pos])  # hardware handler
+    groups = int(words[pos])
+    pos += 2
+    for _group in range(groups):
+        state = words[pos]
+        pos += 1 + 1 + int(words[pos + 1])  # state, #status args
+        paths, per_path = int(words[pos]), int(words[pos + 1])
+        pos += 2
+        devs = [words[pos + i * (3 + per_path)] for i in range(paths)]
+        pos += paths * (3 + per_path)
+        if state == "A":
+            return devs
+    return []
 
 
 def active_paths(dev: str) -> int:
@@ -181,6 +224,8 @@ def main() -> None:
     p_watch.add_argument("--stop-file", default="/tmp/bench/watch.stop")
     p_watch.add_argument("--interval", type=float, default=0.2)
     sub.add_parser("maps")
+    p_portal = sub.add_parser("io-portal")
+    p_portal.add_argument("dm")
     args = parser.parse_args()
     if args.cmd == "wait" and args.down:
         out = wait_down(args.dm[0], args.paths, args.timeout)
@@ -188,6 +233,8 @@ def main() -> None:
         out = wait_all(args.dm, args.paths, args.timeout)
     elif args.cmd == "watch":
         out = watch(args.dm, args.portal, args.stop_file, args.interval)
+    elif args.cmd == "io-portal":
+        out = {"portal": io_portal(resolve(args.dm))}
     else:
         out = maps()
     print(json.dumps(out))
