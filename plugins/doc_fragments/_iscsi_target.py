@@ -1,0 +1,96 @@
+# Copyright (c) cinder_local maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This doc fragment is PRIVATE to the collection. It can have breaking changes at any time.
+# Do not use it from other collections or roles.
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Options shared by the modules that take a volume's paths or open iSCSI sessions."""
+
+    DOCUMENTATION = r"""
+options: {}
+"""
+
+    # The paths of one volume (multipath_device, iscsi_volume).
+    TARGETS = r"""
+options:
+  targets:
+    description:
+      - The paths of the volume, one per (portal, IQN, LUN); the C(targets) value of the
+        P(cinder_local.iscsi_multipath.iscsi_targets#filter) filter fits here.
+    type: list
+    elements: dict
+    suboptions:
+      portal:
+        description: Target portal, C(address:port) or C([ipv6]:port).
+        type: str
+        required: true
+      iqn:
+        description: Target IQN.
+        type: str
+        required: true
+      lun:
+        description: LUN of the volume on that target.
+        type: int
+        required: true
+"""
+
+    # Session CHAP (iscsi_session, iscsi_volume).
+    SESSION_AUTH = r"""
+options:
+  auth:
+    description:
+      - Session CHAP credentials. The C(auth) value of the
+        P(cinder_local.iscsi_multipath.iscsi_targets#filter) filter fits here unchanged.
+      - When omitted, C(node.session.auth.authmethod) is set to C(None).
+    type: dict
+    suboptions:
+      method:
+        description: Authentication method.
+        type: str
+        choices: [CHAP]
+        default: CHAP
+      username:
+        description: CHAP user name.
+        type: str
+        required: true
+      password:
+        description: CHAP secret.
+        type: str
+        required: true
+      mutual_username:
+        description: User name the target presents back (mutual CHAP).
+        type: str
+      mutual_password:
+        description: Secret the target presents back (mutual CHAP).
+        type: str
+"""
+
+    # Timeouts set on each node record before login (iscsi_session, iscsi_volume).
+    SESSION_TIMEOUTS = r"""
+options:
+  replacement_timeout:
+    description: C(node.session.timeo.replacement_timeout), seconds before IO fails over to another path.
+    type: int
+    default: 15
+  noop_out_interval:
+    description: C(node.conn[0].timeo.noop_out_interval), seconds between NOP-Out pings.
+    type: int
+    default: 5
+  noop_out_timeout:
+    description: C(node.conn[0].timeo.noop_out_timeout), seconds before a missing NOP-In marks the path dead.
+    type: int
+    default: 10
+  login_timeout:
+    description: C(node.conn[0].timeo.login_timeout), seconds for one login attempt.
+    type: int
+    default: 5
+  login_retries:
+    description: C(node.session.initial_login_retry_max), attempts of the first login.
+    type: int
+    default: 2
+"""
