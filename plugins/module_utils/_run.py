@@ -91,3 +91,19 @@ def wait_for(predicate, timeout, interval=0.5):
 def pause(seconds):
     """Sleep between retries (one place for tests to stub)."""
     time.sleep(seconds)
+
+
+class Stopwatch:
+    """Elapsed seconds per phase: mark(name) ends the phase that started at the previous mark."""
+
+    def __init__(self):
+        self.started = self.last = time.monotonic()
+        self.phases = {}
+
+    def mark(self, name):
+        now = time.monotonic()
+        self.phases[name + '_s'] = round(now - self.last, 3)
+        self.last = now
+
+    def total(self):
+        return round(time.monotonic() - self.started, 3)

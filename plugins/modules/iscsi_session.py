@@ -25,6 +25,8 @@ description:
     visible in the process list for the duration of that call; they never appear in the module output.
 extends_documentation_fragment:
   - cinder_local.iscsi_multipath._attributes
+  - cinder_local.iscsi_multipath._iscsi_target.session_auth
+  - cinder_local.iscsi_multipath._iscsi_target.session_timeouts
 attributes:
   check_mode:
     support: full
@@ -53,32 +55,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  auth:
-    description:
-      - Session CHAP credentials. The C(auth) value of the
-        P(cinder_local.iscsi_multipath.iscsi_targets#filter) filter fits here unchanged.
-      - When omitted, C(node.session.auth.authmethod) is set to C(None).
-    type: dict
-    suboptions:
-      method:
-        description: Authentication method.
-        type: str
-        choices: [CHAP]
-        default: CHAP
-      username:
-        description: CHAP user name.
-        type: str
-        required: true
-      password:
-        description: CHAP secret.
-        type: str
-        required: true
-      mutual_username:
-        description: User name the target presents back (mutual CHAP).
-        type: str
-      mutual_password:
-        description: Secret the target presents back (mutual CHAP).
-        type: str
   startup:
     description: C(node.startup) set after a successful login (os-brick uses C(automatic)).
     type: str
@@ -89,26 +65,6 @@ options:
     type: str
     choices: [manual, auto]
     default: manual
-  replacement_timeout:
-    description: C(node.session.timeo.replacement_timeout), seconds before IO fails over to another path.
-    type: int
-    default: 15
-  noop_out_interval:
-    description: C(node.conn[0].timeo.noop_out_interval), seconds between NOP-Out pings.
-    type: int
-    default: 5
-  noop_out_timeout:
-    description: C(node.conn[0].timeo.noop_out_timeout), seconds before a missing NOP-In marks the path dead.
-    type: int
-    default: 10
-  login_timeout:
-    description: C(node.conn[0].timeo.login_timeout), seconds for one login attempt.
-    type: int
-    default: 5
-  login_retries:
-    description: C(node.session.initial_login_retry_max), attempts of the first login.
-    type: int
-    default: 2
   iface:
     description: open-iscsi interface used for a new node record.
     type: str
@@ -211,140 +167,17 @@ in_use_luns:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm, find_session
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import LockTimeout, target_lock
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import SessionManager, timing_problem
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
     TargetsError,
     is_iscsi_name,
     normalize_lun,
     normalize_portal,
 )
-
-LOGIN_MARGIN = 15
-AUTH_NAMES = (('username', 'node.session.auth.username'), ('password', 'node.session.auth.password'),
-              ('mutual_username', 'node.session.auth.username_in'),
-              ('mutual_password', 'node.session.auth.password_in'))
-
-
-def desired_settings(params):
-    """The node settings (name, value) to enforce before login, in a fixed order."""
-    settings = [
-        ('node.session.scan', params['scan']),
-        ('node.session.timeo.replacement_timeout', params['replacement_timeout']),
-        ('node.conn[0].timeo.noop_out_interval', params['noop_out_interval']),
-        ('node.conn[0].timeo.noop_out_timeout', params['noop_out_timeout']),
-        ('node.conn[0].timeo.login_timeout', params['login_timeout']),
-        ('node.session.initial_login_retry_max', params['login_retries']),
-    ]
-    auth = params['auth']
-    if auth:
-        settings.append(('node.session.auth.authmethod', auth['method']))
-        settings.extend((name, auth[key]) for key, name in AUTH_NAMES if auth.get(key))
-    else:
-        settings.append(('node.session.auth.authmethod', 'None'))
-    return [(name, str(value)) for name, value in settings]
-
-
-def settings_to_change(current, desired):
-    """The desired settings whose current value differs (all of them for a new record)."""
-    if current is None:
-        return list(desired)
-    return [(name, value) for name, value in desired if current.get(name) != value]
-
-
-def login_timeout_seconds(params):
-    """Upper bound of one iscsiadm --login: every attempt plus a margin for iscsid."""
-    return params['login_timeout'] * (params['login_retries'] + 1) + LOGIN_MARGIN
-
-
-class SessionManager:
-    """Drive iscsiadm for one (portal, iqn)."""
-
-    def __init__(self, module, iscsiadm, scsi, portal, iqn):
-        self.module = module
-        self.iscsiadm = iscsiadm
-        self.scsi = scsi
-        self.portal = portal
-        self.iqn = iqn
-        self.result = {'changed': False, 'portal': portal, 'iqn': iqn, 'sid': None}
-
-    def present(self, params):
-        check = self.module.check_mode
-        current = self.iscsiadm.node_settings(self.portal, self.iqn)
-        created = current is None
-        changes = settings_to_change(current, desired_settings(params))
-        session = find_session(self.iscsiadm.sessions(), self.portal, self.iqn)
-        startup_change = created or (current or {}).get('node.startup') != params['startup']
-        self.result.update(created_node=created, logged_in=session is None,
-                           updated=[name for name, dummy in changes] + (['node.startup'] if startup_change else []))
-        self.result['changed'] = bool(created or changes or session is None or startup_change)
-        if check:
-            self._report_session(session)
-            return self.result
-        if created:
-            self.iscsiadm.node_new(self.portal, self.iqn, params['iface'])
-        if changes:
-            self.iscsiadm.node_update(self.portal, self.iqn, changes)
-        if session is None:
-            self._login(params, created)
-            session = find_session(self.iscsiadm.sessions(), self.portal, self.iqn)
-            if session is None:
-                raise CommandError('login to %s %s reported success but no session is listed' % (self.portal, self.iqn))
-        if startup_change:
-            self.iscsiadm.node_update(self.portal, self.iqn, [('node.startup', params['startup'])])
-        self._report_session(session)
-        return self.result
-
-    def _login(self, params, created):
-        try:
-            opened = self.iscsiadm.login(self.portal, self.iqn, login_timeout_seconds(params))
-        except CommandError:
-            if created:
-                self._rollback()
-            raise
-        self.result['logged_in'] = opened
-
-    def _rollback(self):
-        """Undo a node record this run created after its login failed (errors ignored: the login error wins)."""
-        try:
-            self.iscsiadm.logout(self.portal, self.iqn)
-            self.iscsiadm.node_delete(self.portal, self.iqn)
-        except CommandError as exc:
-            self.module.warn('could not remove node %s %s after the failed login: %s' % (self.portal, self.iqn, exc.msg))
-
-    def _report_session(self, session):
-        if session:
-            self.result['sid'] = session['sid']
-            hctl = self.scsi.session_hctl(session['sid'])
-            if hctl:
-                self.result['scsi_host'] = hctl[0]
-
-    def absent(self, lun, force):
-        check = self.module.check_mode
-        session = find_session(self.iscsiadm.sessions(), self.portal, self.iqn)
-        exists = self.iscsiadm.node_settings(self.portal, self.iqn) is not None
-        self.result.update(logged_out=False, deleted_node=False, in_use_luns=[])
-        if session:
-            devices = self.scsi.session_devices(session['sid'])
-            in_use = sorted(other for other in devices if other != lun)
-            self.result['in_use_luns'] = in_use
-            if not force and lun in devices:
-                raise CommandError('LUN %d still has /dev/%s on session %d: remove it first (multipath_device '
-                                   'state=absent) or use force' % (lun, devices[lun], session['sid']))
-            if in_use and not force:
-                self.result['sid'] = session['sid']
-                return self.result
-        self.result.update(logged_out=session is not None, deleted_node=exists,
-                           changed=session is not None or exists)
-        if check:
-            return self.result
-        if session:
-            self.iscsiadm.logout(self.portal, self.iqn)
-        if exists:
-            self.iscsiadm.node_delete(self.portal, self.iqn)
-        return self.result
 
 
 def main():
@@ -384,10 +217,9 @@ def main():
         module.fail_json(msg=str(exc))
     if not is_iscsi_name(params['iqn']):
         module.fail_json(msg='iqn must be an iSCSI name (iqn./eui./naa.), got %r' % params['iqn'])
-    for name in ('replacement_timeout', 'noop_out_interval', 'noop_out_timeout', 'login_timeout', 'login_retries'):
-        if params[name] < 0 or (name == 'login_timeout' and params[name] == 0):
-            module.fail_json(msg='%s must be %s, got %d' % (name, 'positive' if name == 'login_timeout' else '0 or more',
-                                                            params[name]))
+    problem = timing_problem(params)
+    if problem:
+        module.fail_json(msg=problem)
     if params['state'] == 'absent' and lun is None and not params['force']:
         module.fail_json(msg='lun is required with state=absent (to keep sessions other LUNs use), or set force=true')
     auth = params['auth'] or {}

@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _session
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_session
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, replay, replay_steps
 
@@ -215,4 +216,4 @@ def test_absent_refuses_while_the_lun_still_has_a_device(harness, sysfs, args):
 def test_desired_settings_without_auth_sets_none():
     params = dict(scan='manual', replacement_timeout=15, noop_out_interval=5, noop_out_timeout=10, login_timeout=5,
                   login_retries=2, auth=None)
-    assert iscsi_session.desired_settings(params)[-1] == ('node.session.auth.authmethod', 'None')
+    assert _session.desired_settings(params)[-1] == ('node.session.auth.authmethod', 'None')

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _device
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import multipath_device
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, replay, replay_steps
 
@@ -280,6 +281,6 @@ def test_absent_skips_flushbufs_on_dead_path(harness, two_sessions):
 def test_consistency_problem_pure():
     paths = [{'dev': 'sda', 'portal': A, 'iqn': IQN, 'lun': 1, 'wwid': 'x', 'size_bytes': 1},
              {'dev': 'sdb', 'portal': B, 'iqn': IQN, 'lun': 1, 'wwid': None, 'size_bytes': 1}]
-    assert multipath_device.consistency_problem(paths) == 'cannot read the WWID of /dev/sdb'
+    assert _device.consistency_problem(paths) == 'cannot read the WWID of /dev/sdb'
     paths[1]['wwid'] = 'x'
-    assert multipath_device.consistency_problem(paths) is None
+    assert _device.consistency_problem(paths) is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 
 import pytest
 
@@ -46,6 +47,14 @@ def call(argv, rc=0, stdout='', stderr='', effect=None):
     return {'argv': list(argv), 'rc': rc, 'stdout': stdout, 'stderr': stderr, 'effect': effect}
 
 
+def parallel(*lanes):
+    """Calls made by concurrent threads: each lane (one thread's calls) in its exact order, lanes interleaved freely.
+
+    A thread follows the lane its commands so far match; a lane is done when all its calls were made.
+    """
+    return {'lanes': [list(lane) for lane in lanes], 'done': []}
+
+
 def replay(step, argv=None, effect=None):
     """An expected call answered with a captured step's rc/stdout/stderr (argv defaults to the captured one)."""
     return call(argv if argv is not None else step['argv'], step['rc'], step['stdout'], step['stderr'], effect)
@@ -77,6 +86,9 @@ class Harness:
         self.made = []
         self.timeouts = []
         self.clock = FakeClock()
+        self.lock = threading.RLock()
+        self.history = {}
+        self.bound = {}
         self.monkeypatch = monkeypatch
         monkeypatch.setattr(_run, 'time', self.clock)
         monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda module, name, required=False: '/usr/sbin/' + name)
@@ -97,14 +109,42 @@ class Harness:
         raise AnsibleFailJson(kwargs)
 
     def _run_command(self, runner, argv, timeout=None):
-        self.made.append(list(argv))
-        self.timeouts.append(runner.timeout if timeout is None else timeout)
-        assert self.expected, 'unexpected command %r' % (argv,)
-        step = self.expected.pop(0)
-        assert list(argv) == step['argv'], 'command %d' % len(self.made)
-        if step['effect']:
-            step['effect']()
-        return step['rc'], step['stdout'], step['stderr']
+        with self.lock:
+            self.made.append(list(argv))
+            self.timeouts.append(runner.timeout if timeout is None else timeout)
+            assert self.expected, 'unexpected command %r' % (argv,)
+            if 'lanes' in self.expected[0]:
+                step = self._lane_step(self.expected[0], list(argv))
+            else:
+                step = self.expected.pop(0)
+                assert list(argv) == step['argv'], 'command %d' % len(self.made)
+            if step['effect']:
+                step['effect']()
+            return step['rc'], step['stdout'], step['stderr']
+
+    def _lane_step(self, block, argv):
+        """The next call of the calling thread's lane: the lane whose calls so far match the thread's (the lanes
+        must differ somewhere; while several match, their answers must be the same)."""
+        thread = threading.get_ident()
+        history = self.history.setdefault(thread, []) + [argv]
+        self.history[thread] = history
+        lanes = [lane for index, lane in enumerate(block['lanes']) if index not in block['done']
+                 and [step['argv'] for step in lane[:len(history)]] == history
+                 and all(self.bound.get(other) != index for other in self.bound if other != thread)]
+        assert lanes, 'command %r matches no parallel lane (after %r)' % (argv, history[:-1])
+        step = lanes[0][len(history) - 1]
+        assert all((lane[len(history) - 1]['rc'], lane[len(history) - 1]['stdout']) == (step['rc'], step['stdout'])
+                   for lane in lanes), 'ambiguous parallel lanes answer differently to %r' % (argv,)
+        if len(lanes) == 1:
+            index = block['lanes'].index(lanes[0])
+            self.bound[thread] = index
+            if len(history) == len(lanes[0]):
+                block['done'].append(index)
+                del self.bound[thread], self.history[thread]
+        if len(block['done']) == len(block['lanes']):
+            self.expected.pop(0)
+            self.history, self.bound = {}, {}
+        return step
 
     def run(self, main, args, calls, check_mode=False):
         """Run main(); return (result dict, failed bool). Every expected call must be made."""

@@ -1,0 +1,301 @@
+# Copyright (c) cinder_local maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE to the collection. It can have breaking changes at any time.
+# Do not use it from other collections or roles.
+
+"""The dm-multipath device of one volume: LUN scan, consistency checks, map build and teardown (shared by the modules).
+
+Errors are raised (CommandError), never reported through fail_json.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import find_session
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import (
+    CommandError,
+    Stopwatch,
+    pause,
+    wait_for,
+)
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
+    TargetsError,
+    is_iscsi_name,
+    normalize_lun,
+    normalize_portal,
+)
+
+FLUSH_INTERVAL = 2
+ADD_PATH_ATTEMPTS = 2
+
+
+def consistency_problem(paths):
+    """Why the devices cannot be one volume (differing or unreadable WWID or size), or None."""
+    for key, label in (('wwid', 'WWID'), ('size_bytes', 'size')):
+        unreadable = [path['dev'] for path in paths if path.get(key) is None]
+        if unreadable:
+            return 'cannot read the %s of %s' % (label, ', '.join('/dev/' + dev for dev in unreadable))
+        if len(set(path[key] for path in paths)) > 1:
+            detail = ', '.join('%s (%s %s LUN %d): %s' % (path['dev'], path['portal'], path['iqn'], path['lun'],
+                                                          path[key]) for path in paths)
+            return ('the paths disagree on the %s: %s. Refusing to build a map: a wrong LUN would expose another '
+                    "volume's data" % (label, detail))
+    return None
+
+
+def map_of(scsi, devs):
+    """The multipath dm holding the devices: {dev: dm or None}."""
+    held = {}
+    for dev in devs:
+        held[dev] = None
+        for holder in scsi.holders(dev):
+            if (scsi.dm_uuid(holder) or '').startswith('mpath-'):
+                held[dev] = holder
+    return held
+
+
+class DeviceManager:
+    """Assemble or tear down the map of one volume."""
+
+    def __init__(self, module, iscsiadm, multipath, scsi, poll=0.5):
+        self.module = module
+        self.iscsiadm = iscsiadm
+        self.multipath = multipath
+        self.scsi = scsi
+        self.poll = poll
+        self.changed = False
+        self.new_map = None
+        self.stopwatch = Stopwatch()
+
+    def paths(self, targets):
+        """Split targets into paths with a session (dev filled when present) and missing ones."""
+        sessions = self.iscsiadm.sessions()
+        paths, missing = [], []
+        for target in targets:
+            session = find_session(sessions, target['portal'], target['iqn'])
+            if session is None:
+                missing.append(dict(target, reason='no iSCSI session'))
+                continue
+            dev = self.scsi.session_devices(session['sid']).get(target['lun'])
+            paths.append(dict(target, sid=session['sid'], dev=dev))
+        return paths, missing
+
+    def _scan(self, paths):
+        for path in paths:
+            hctl = self.scsi.session_hctl(path['sid'])
+            if hctl:
+                self.scsi.scan_lun(hctl[0], hctl[1], hctl[2], path['lun'])
+
+    def _wait_devices(self, paths, timeout):
+        def all_found():
+            for path in paths:
+                if not path['dev']:
+                    path['dev'] = self.scsi.session_devices(path['sid']).get(path['lun'])
+            return all(path['dev'] for path in paths)
+        return wait_for(all_found, timeout, self.poll)
+
+    def present(self, targets, params):
+        paths, missing = self.paths(targets)
+        unscanned = [path for path in paths if not path['dev']]
+        if unscanned:
+            self.changed = True
+            if self.module.check_mode:
+                return self._predicted(paths, missing)
+            self._scan(unscanned)
+            half = params['device_timeout'] / 2.0
+            if not self._wait_devices(unscanned, half):
+                self._scan([path for path in unscanned if not path['dev']])
+                self._wait_devices(unscanned, half)
+        for path in [path for path in paths if not path['dev']]:
+            paths.remove(path)
+            missing.append({'portal': path['portal'], 'iqn': path['iqn'], 'lun': path['lun'],
+                            'reason': 'no SCSI device for the LUN after %s s' % params['device_timeout']})
+        self.stopwatch.mark('devices')
+        try:
+            result = self._assemble(paths, missing, params)
+        except CommandError:
+            self._undo([path['dev'] for path in unscanned if path['dev']])
+            raise
+        self.stopwatch.mark('map')
+        return result
+
+    def _undo(self, scanned):
+        """Remove a map this run created and the devices it scanned in, so a failed attach leaves nothing."""
+        if self.new_map and self.scsi.dm_name(self.new_map):
+            try:
+                self.multipath.flush(self.scsi.dm_name(self.new_map))
+            except CommandError as exc:
+                self.module.warn('could not remove the map %s after the failure: %s' % (self.new_map, exc.msg))
+        for dev in scanned:
+            if self.scsi.device_exists(dev) and not self.scsi.holders(dev):
+                self.scsi.delete_device(dev)
+
+    def _predicted(self, paths, missing):
+        return {'changed': True, 'paths': paths, 'missing_paths': missing}
+
+    def _assemble(self, paths, missing, params):
+        if len(paths) < params['min_paths']:
+            raise CommandError('only %d of %d paths came up (min_paths=%d): %s' % (
+                len(paths), len(paths) + len(missing), params['min_paths'],
+                '; '.join('%s %s: %s' % (m['portal'], m['iqn'], m['reason']) for m in missing) or 'no targets'))
+        for path in paths:
+            path['wwid'] = self.scsi.wwid(path['dev'])
+            path['size_bytes'] = self.scsi.size_bytes(path['dev'])
+        problem = consistency_problem(paths)
+        if not problem and params['wwid'] and paths[0]['wwid'] != params['wwid']:
+            problem = 'the paths show WWID %s, not the expected %s' % (paths[0]['wwid'], params['wwid'])
+        if problem:
+            raise CommandError(problem)
+        if missing:
+            self.module.warn('%d of %d paths missing: %s' % (len(missing), len(paths) + len(missing), '; '.join(
+                '%s %s LUN %d: %s' % (m['portal'], m['iqn'], m['lun'], m['reason']) for m in missing)))
+        wwid = paths[0]['wwid']
+        dm = self._build_map(paths, wwid, params['map_timeout'])
+        result = {'changed': self.changed, 'wwid': wwid, 'size_bytes': paths[0]['size_bytes'],
+                  'paths': paths, 'missing_paths': missing}
+        if dm is None:
+            return result
+        if not self.module.check_mode and not wait_for(lambda: self.multipath.map_usable(dm), params['map_timeout'],
+                                                       self.poll):
+            raise CommandError('multipath map %s (%s) has no usable path after %s s (multipath -C)' % (
+                dm, wwid, params['map_timeout']))
+        self._add_states(paths, dm)
+        name = self.scsi.dm_name(dm) or wwid
+        result.update(dm=dm, name=name, device='/dev/mapper/' + name, by_id='/dev/disk/by-id/dm-uuid-mpath-' + wwid)
+        return result
+
+    def _build_map(self, paths, wwid, timeout):
+        """Make multipathd put every path in one map; return its dm (None in check mode when there is none)."""
+        devs = [path['dev'] for path in paths]
+        held = map_of(self.scsi, devs)
+        dms = set(dm for dm in held.values() if dm)
+        if len(dms) > 1:
+            raise CommandError('the paths belong to different multipath maps: %s' % ', '.join(
+                '%s in %s' % (dev, dm) for dev, dm in sorted(held.items())))
+        if all(held.values()):
+            return dms.pop()
+        self.changed = True
+        if self.module.check_mode:
+            return dms.pop() if dms else None
+        self.scsi.settle_udev(timeout)
+        if not dms:
+            self.multipath.add_wwid(wwid)
+
+        def one_map():
+            found = set(map_of(self.scsi, devs).values())
+            return found.pop() if len(found) == 1 and None not in found else None
+        refused = []
+        for attempt in range(ADD_PATH_ATTEMPTS):
+            refused = [dev for dev in devs if not map_of(self.scsi, [dev])[dev] and not self.multipath.add_path(dev)]
+            dm = wait_for(one_map, timeout / float(ADD_PATH_ATTEMPTS), self.poll)
+            if dm:
+                self.new_map = dm if not dms else None
+                return dm
+        raise CommandError('multipathd did not put %s in one map for WWID %s within %s s%s' % (
+            ', '.join(devs), wwid, timeout,
+            ' (multipathd add path refused %s)' % ', '.join(refused) if refused else ''))
+
+    def _add_states(self, paths, dm):
+        states = {}
+        for entry in self.multipath.maps():
+            if entry['dm'] == dm:
+                states = dict((path['dev'], path) for path in entry['paths'])
+        for path in paths:
+            state = states.get(path['dev'], {})
+            path.update(dm_st=state.get('dm_st'), chk_st=state.get('chk_st'))
+
+    def absent(self, targets, params):
+        devs, dm = self._volume_devices(targets, params['wwid'])
+        result = {'changed': bool(devs or dm), 'removed_devices': devs, 'paths': [{'dev': dev} for dev in devs]}
+        if dm:
+            result.update(dm=dm, name=self.scsi.dm_name(dm))
+        if self.module.check_mode or not result['changed']:
+            return result
+        flushed = True
+        if dm:
+            flushed = self._flush_map(dm, result['name'], params)
+        for dev in devs:
+            if self.scsi.device_exists(dev):
+                self._flush_buffers(dev)
+                self.scsi.delete_device(dev)
+        if not wait_for(lambda: not any(self.scsi.device_exists(dev) for dev in devs), params['remove_timeout'],
+                        self.poll):
+            raise CommandError('SCSI devices still present %s s after deletion: %s' % (
+                params['remove_timeout'], ', '.join(dev for dev in devs if self.scsi.device_exists(dev))))
+        self._wait_multipathd_drops(devs, params['remove_timeout'])
+        if not flushed:
+            self.multipath.del_map(result['name'])
+        return result
+
+    def _volume_devices(self, targets, wwid):
+        devs = []
+        if targets:
+            paths, dummy = self.paths(targets)
+            devs = [path['dev'] for path in paths if path['dev']]
+        dms = set(dm for dm in map_of(self.scsi, devs).values() if dm)
+        if wwid:
+            for entry in self.multipath.maps():
+                if entry['wwid'] == wwid:
+                    dms.add(entry['dm'])
+                    devs += [path['dev'] for path in entry['paths'] if path['dev'] not in devs]
+        if len(dms) > 1:
+            raise CommandError('the devices belong to different multipath maps: %s' % ', '.join(sorted(dms)))
+        for dm in dms:
+            devs += [dev for dev in self.scsi.slaves(dm) if dev not in devs]
+        return sorted(devs), (dms.pop() if dms else None)
+
+    def _flush_map(self, dm, name, params):
+        """Flush the map; True when it is gone. Raises unless force when it stays."""
+        reason = self.scsi.in_use(dm)
+        if reason and not params['force']:
+            raise CommandError('multipath map %s (%s) is %s: refusing to remove it (unmount it or use force)' % (
+                name, dm, reason))
+        error = None
+        for attempt in range(params['flush_retries']):
+            try:
+                self.multipath.flush(name)
+                return True
+            except CommandError as exc:
+                error = exc
+                if attempt + 1 < params['flush_retries']:
+                    pause(FLUSH_INTERVAL)
+        if not params['force']:
+            raise error
+        self.module.warn('multipath -f %s failed %d times; force: removing paths and the map anyway' % (
+            name, params['flush_retries']))
+        return False
+
+    def _flush_buffers(self, dev):
+        if self.scsi.state(dev) != 'running':
+            return
+        try:
+            self.scsi.flush_buffers(dev)
+        except CommandError as exc:
+            self.module.warn('%s (rc %s); deleting /dev/%s anyway' % (exc.msg, exc.rc, dev))
+
+    def _wait_multipathd_drops(self, devs, timeout):
+        if not self.multipath.is_running():
+            return
+
+        def dropped():
+            listed = set(path['dev'] for entry in self.multipath.maps() for path in entry['paths'])
+            return not listed.intersection(devs)
+        if not wait_for(dropped, timeout, self.poll):
+            listed = set(path['dev'] for entry in self.multipath.maps() for path in entry['paths'])
+            for dev in sorted(listed.intersection(devs)):
+                self.multipath.del_path(dev)
+
+
+def checked_targets(targets):
+    """Canonical targets; raise TargetsError naming targets[i].field."""
+    result = []
+    for index, target in enumerate(targets or []):
+        field = 'targets[%d].' % index
+        if not is_iscsi_name(target['iqn']):
+            raise TargetsError('%siqn must be an iSCSI name (iqn./eui./naa.), got %r' % (field, target['iqn']))
+        checked = {'portal': normalize_portal(target['portal'], field + 'portal'), 'iqn': target['iqn'],
+                   'lun': normalize_lun(target['lun'], field + 'lun')}
+        if checked not in result:
+            result.append(checked)
+    return result

@@ -1,0 +1,164 @@
+# Copyright (c) cinder_local maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE to the collection. It can have breaking changes at any time.
+# Do not use it from other collections or roles.
+
+"""One iSCSI node record and its session: settings, login with rollback, logout (shared by the modules).
+
+Errors are raised (CommandError), never reported through fail_json, so callers may run managers in threads.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import find_session
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
+
+LOGIN_MARGIN = 15
+AUTH_NAMES = (('username', 'node.session.auth.username'), ('password', 'node.session.auth.password'),
+              ('mutual_username', 'node.session.auth.username_in'),
+              ('mutual_password', 'node.session.auth.password_in'))
+TIMING_NAMES = ('replacement_timeout', 'noop_out_interval', 'noop_out_timeout', 'login_timeout', 'login_retries')
+
+
+def desired_settings(params):
+    """The node settings (name, value) to enforce before login, in a fixed order."""
+    settings = [
+        ('node.session.scan', params['scan']),
+        ('node.session.timeo.replacement_timeout', params['replacement_timeout']),
+        ('node.conn[0].timeo.noop_out_interval', params['noop_out_interval']),
+        ('node.conn[0].timeo.noop_out_timeout', params['noop_out_timeout']),
+        ('node.conn[0].timeo.login_timeout', params['login_timeout']),
+        ('node.session.initial_login_retry_max', params['login_retries']),
+    ]
+    auth = params['auth']
+    if auth:
+        settings.append(('node.session.auth.authmethod', auth['method']))
+        settings.extend((name, auth[key]) for key, name in AUTH_NAMES if auth.get(key))
+    else:
+        settings.append(('node.session.auth.authmethod', 'None'))
+    return [(name, str(value)) for name, value in settings]
+
+
+def settings_to_change(current, desired):
+    """The desired settings whose current value differs (all of them for a new record)."""
+    if current is None:
+        return list(desired)
+    return [(name, value) for name, value in desired if current.get(name) != value]
+
+
+def login_timeout_seconds(params):
+    """Upper bound of one iscsiadm --login: every attempt plus a margin for iscsid."""
+    return params['login_timeout'] * (params['login_retries'] + 1) + LOGIN_MARGIN
+
+
+def timing_problem(params):
+    """Why the iSCSI timing options are invalid, or None."""
+    for name in TIMING_NAMES:
+        if params[name] < 0 or (name == 'login_timeout' and params[name] == 0):
+            bound = 'positive' if name == 'login_timeout' else '0 or more'
+            return '%s must be %s, got %d' % (name, bound, params[name])
+    return None
+
+
+class SessionManager:
+    """Drive iscsiadm for one (portal, iqn)."""
+
+    def __init__(self, module, iscsiadm, scsi, portal, iqn):
+        self.module = module
+        self.iscsiadm = iscsiadm
+        self.scsi = scsi
+        self.portal = portal
+        self.iqn = iqn
+        self.result = {'changed': False, 'portal': portal, 'iqn': iqn, 'sid': None}
+
+    def present(self, params):
+        check = self.module.check_mode
+        current = self.iscsiadm.node_settings(self.portal, self.iqn)
+        created = current is None
+        changes = settings_to_change(current, desired_settings(params))
+        session = find_session(self.iscsiadm.sessions(), self.portal, self.iqn)
+        startup_change = created or (current or {}).get('node.startup') != params['startup']
+        self.result.update(created_node=created, logged_in=session is None,
+                           updated=[name for name, dummy in changes] + (['node.startup'] if startup_change else []))
+        self.result['changed'] = bool(created or changes or session is None or startup_change)
+        if check:
+            self._report_session(session)
+            return self.result
+        if created:
+            self.iscsiadm.node_new(self.portal, self.iqn, params['iface'])
+        try:
+            session = self._configure_and_login(params, changes, session, startup_change)
+        except CommandError:
+            if created:
+                self._rollback()
+            raise
+        self._report_session(session)
+        return self.result
+
+    def _configure_and_login(self, params, changes, session, startup_change):
+        if changes:
+            self.iscsiadm.node_update(self.portal, self.iqn, changes)
+        if session is None:
+            self.result['logged_in'] = self.iscsiadm.login(self.portal, self.iqn, login_timeout_seconds(params))
+            session = find_session(self.iscsiadm.sessions(), self.portal, self.iqn)
+            if session is None:
+                raise CommandError('login to %s %s reported success but no session is listed' % (self.portal, self.iqn))
+        if startup_change:
+            self.iscsiadm.node_update(self.portal, self.iqn, [('node.startup', params['startup'])])
+        return session
+
+    def _rollback(self):
+        """Undo a node record this run created after a later step failed (errors ignored: the first error wins)."""
+        try:
+            self.iscsiadm.logout(self.portal, self.iqn)
+            self.iscsiadm.node_delete(self.portal, self.iqn)
+        except CommandError as exc:
+            self.module.warn('could not remove node %s %s after the failed login: %s' % (self.portal, self.iqn, exc.msg))
+
+    def _report_session(self, session):
+        if session:
+            self.result['sid'] = session['sid']
+            hctl = self.scsi.session_hctl(session['sid'])
+            if hctl:
+                self.result['scsi_host'] = hctl[0]
+
+    def undo(self, created_node, logged_in):
+        """Roll back what one present() made: its login (unless a device still uses the session) and node record."""
+        session = find_session(self.iscsiadm.sessions(), self.portal, self.iqn) if logged_in else None
+        if session and not self.scsi.session_devices(session['sid']):
+            self.iscsiadm.logout(self.portal, self.iqn)
+        elif session:
+            return
+        if created_node:
+            self.iscsiadm.node_delete(self.portal, self.iqn)
+
+    def absent(self, lun, force, lun_removed=False):
+        """Log out and delete the node record unless other LUNs use the session.
+
+        lun_removed: the LUN's own device is being removed by the caller (check mode predicts it gone).
+        """
+        check = self.module.check_mode
+        session = find_session(self.iscsiadm.sessions(), self.portal, self.iqn)
+        exists = self.iscsiadm.node_settings(self.portal, self.iqn) is not None
+        self.result.update(logged_out=False, deleted_node=False, in_use_luns=[])
+        if session:
+            devices = self.scsi.session_devices(session['sid'])
+            in_use = sorted(other for other in devices if other != lun)
+            self.result['in_use_luns'] = in_use
+            if not force and not lun_removed and lun in devices:
+                raise CommandError('LUN %d still has /dev/%s on session %d: remove it first (multipath_device '
+                                   'state=absent) or use force' % (lun, devices[lun], session['sid']))
+            if in_use and not force:
+                self.result['sid'] = session['sid']
+                return self.result
+        self.result.update(logged_out=session is not None, deleted_node=exists,
+                           changed=session is not None or exists)
+        if check:
+            return self.result
+        if session:
+            self.iscsiadm.logout(self.portal, self.iqn)
+        if exists:
+            self.iscsiadm.node_delete(self.portal, self.iqn)
+        return self.result

@@ -1,0 +1,275 @@
+# Copyright (c) cinder_local maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_volume
+from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import (
+    call,
+    parallel,
+    replay,
+    replay_steps,
+)
+
+STEPS = replay_steps()
+IQN = 'iqn.2010-10.org.openstack:volume-hm-0001'
+A, B = '192.0.2.1:3260', '198.51.100.1:3260'
+SECRET = 'hmsecret-0001'
+WWID = '360000000000000000000000000000001'  # real, capture.json
+SYSFS_WWID = 'naa.60000000000000000000000000000001'
+SIZE = 64 << 20
+TARGETS = [{'portal': A, 'iqn': IQN, 'lun': 1}, {'portal': B, 'iqn': IQN, 'lun': 1}]
+ISCSIADM = '/usr/sbin/iscsiadm'
+SESSIONS = ['/usr/sbin/iscsiadm', '-m', 'session']
+NODE = {A: [ISCSIADM, '-m', 'node', '-T', IQN, '-p', A], B: [ISCSIADM, '-m', 'node', '-T', IQN, '-p', B]}
+ONLY = {A: 'tcp: [5] %s,1 %s (non-flash)\n' % (A, IQN), B: 'tcp: [6] %s,1 %s (non-flash)\n' % (B, IQN)}
+SHOW = dict((portal, STEPS['node_show_' + name]['stdout'].replace('node.startup = manual', 'node.startup = automatic'))
+            for portal, name in ((A, 'a'), (B, 'b')))
+TWO_SESSIONS = replay(STEPS['session_two'])
+SETTLE = call(['/usr/sbin/udevadm', 'settle', '--timeout=30'])
+CHECK = replay(STEPS['multipath_C'])
+MAPS = replay(STEPS['maps_json'])
+FLUSH = replay(STEPS['flush'])
+DEAD = STEPS['login_dead']  # real: login to a portal whose packets are dropped (exit 8)
+
+
+@pytest.fixture
+def args(tmp_path):
+    return {'targets': TARGETS, 'auth': {'username': 'hmuser', 'password': SECRET},
+            'lock_dir': str(tmp_path / 'locks')}
+
+
+@pytest.fixture
+def hosts(sysfs):
+    sysfs.add_session(0, 5, with_target=False)  # manual scan: no target directory before the first scan (real)
+    sysfs.add_session(1, 6, with_target=False)
+    return sysfs
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    seen = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda module, text: seen.append(text))
+    return seen
+
+
+def _login_lane(portal, name):
+    """A new node record, CHAP, login and node.startup for one portal (capture.json)."""
+    return [replay(STEPS['node_show_missing'], argv=NODE[portal] + ['-S']), replay(STEPS['session_none']),
+            replay(STEPS['node_new_' + name]), replay(STEPS['node_update_' + name]), replay(STEPS['login_' + name]),
+            call(SESSIONS, stdout=ONLY[portal]), replay(STEPS['node_startup_' + name])]
+
+
+def _dead_lane(portal, name):
+    """The same portal, its packets dropped: the login fails and the node record it made is deleted."""
+    return [replay(STEPS['node_show_missing'], argv=NODE[portal] + ['-S']), replay(STEPS['session_none']),
+            replay(STEPS['node_new_' + name]), replay(STEPS['node_update_' + name]),
+            call(NODE[portal] + ['--login'], DEAD['rc'], DEAD['stdout'], DEAD['stderr']),
+            replay(STEPS['logout_again_' + name]), replay(STEPS['node_delete_' + name])]
+
+
+def _unchanged_lane(portal):
+    return [call(NODE[portal] + ['-S'], stdout=SHOW[portal]), TWO_SESSIONS]
+
+
+def _pend(sysfs):
+    sysfs.pend_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
+    sysfs.pend_device(1, 6, 1, 'sdb', SYSFS_WWID, SIZE)
+
+
+def _attached(sysfs):
+    sysfs.add_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
+    sysfs.add_device(1, 6, 1, 'sdb', SYSFS_WWID, SIZE)
+    sysfs.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])
+
+
+def _map_built(sysfs, devs):
+    return lambda: sysfs.add_map('dm-0', WWID, WWID, devs)
+
+
+def _no_secret(result):
+    assert SECRET not in repr(result)
+
+
+def test_present_logs_in_to_every_portal_in_parallel_and_builds_the_map(harness, hosts, args):
+    _pend(hosts)
+    result, failed = harness.run(iscsi_volume.main, args, [
+        parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
+        TWO_SESSIONS, SETTLE, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
+        replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])), CHECK, MAPS])
+    assert not failed, result
+    assert result['changed'] and (result['device'], result['wwid'], result['dm']) == ('/dev/mapper/' + WWID, WWID, 'dm-0')
+    assert [(p['portal'], p['dev'], p['sid'], p['dm_st']) for p in result['paths']] == [
+        (A, 'sda', 5, 'active'), (B, 'sdb', 6, 'active')]
+    assert [(p['portal'], p['sid'], p['created_node'], p['logged_in']) for p in result['portals']] == [
+        (A, 5, True, True), (B, 6, True, True)]
+    assert result['missing_paths'] == []
+    assert hosts.read('sys/class/scsi_host/host0/scan') == '- - 1' and hosts.read('sys/class/scsi_host/host1/scan') == '- - 1'
+    assert harness.timeouts[harness.made.index(NODE[A] + ['--login'])] == 5 * (2 + 1) + 15  # bounded login
+    assert set(result['elapsed']) == {'login_s', 'devices_s', 'map_s', 'total_s'}
+    assert result['elapsed']['devices_s'] == 0.25  # one 0.25 s poll: the devices appear on the first sleep
+    _no_secret(result)
+
+
+def test_present_again_changes_nothing(harness, hosts, args):
+    _attached(hosts)
+    result, failed = harness.run(iscsi_volume.main, args, [
+        parallel(_unchanged_lane(A), _unchanged_lane(B)), TWO_SESSIONS, CHECK, MAPS])
+    assert not failed and not result['changed'], result
+    assert [p['updated'] for p in result['portals']] == [[], []] and result['dm'] == 'dm-0'
+
+
+def test_dead_portal_warns_and_attaches_one_path(harness, hosts, args, warnings):
+    hosts.pend_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
+    result, failed = harness.run(iscsi_volume.main, args, [
+        parallel(_login_lane(A, 'a'), _dead_lane(B, 'b')),
+        call(SESSIONS, stdout=ONLY[A]), SETTLE, replay(STEPS['multipath_a']),
+        replay(STEPS['add_path_sda'], effect=_map_built(hosts, ['sda'])), CHECK, MAPS])
+    assert not failed, result
+    assert result['device'] == '/dev/mapper/' + WWID and [p['dev'] for p in result['paths']] == ['sda']
+    assert [m['portal'] for m in result['missing_paths']] == [B]
+    assert result['missing_paths'][0]['reason'] == 'login failed: login to %s %s failed: connection to the portal ' \
+        'timed out' % (B, IQN)
+    assert result['portals'][1]['error'] and 'sid' not in result['portals'][1]
+    assert warnings == ['no path through %s %s LUN 1: %s' % (B, IQN, result['missing_paths'][0]['reason'])]
+    _no_secret(result)
+
+
+def test_fewer_than_min_paths_rolls_back_the_other_login(harness, hosts, args):
+    args['min_paths'] = 2
+    result, failed = harness.run(iscsi_volume.main, args, [
+        parallel(_login_lane(A, 'a'), _dead_lane(B, 'b')),
+        call(SESSIONS, stdout=ONLY[A]), replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])])
+    assert failed and result['msg'].startswith('only 1 of 2 paths logged in (min_paths=2): %s: login failed' % B)
+    assert (result['cmd'], result['rc'], result['stderr']) == (NODE[B] + ['--login'], 8, DEAD['stderr'])
+    assert [p['portal'] for p in result['portals']] == [A, B]
+    _no_secret(result)
+
+
+def test_map_never_usable_rolls_back_map_devices_and_sessions(harness, hosts, args):
+    _pend(hosts)
+    args['map_timeout'] = 1
+    not_usable = call(['/usr/sbin/multipath', '-C', 'dm-0'], rc=1)
+    result, failed = harness.run(iscsi_volume.main, args, [
+        parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
+        TWO_SESSIONS, call(['/usr/sbin/udevadm', 'settle', '--timeout=1']), replay(STEPS['multipath_a']),
+        replay(STEPS['add_path_sda']), replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])),
+        not_usable, not_usable, not_usable, not_usable, not_usable,
+        call(FLUSH['argv'], effect=lambda: hosts.remove_map('dm-0')),
+        # the SCSI devices were deleted through sysfs; the kernel drops them before the sessions are listed
+        parallel([call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])],
+                 [call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_b']), replay(STEPS['node_delete_b'])])])
+    assert failed and 'has no usable path after 1 s (multipath -C)' in result['msg']
+    assert not hosts.exists('sys/block/dm-0') and not hosts.exists('sys/block/sda') and not hosts.exists('sys/block/sdb')
+    _no_secret(result)
+
+
+def test_check_mode_predicts_the_logins_and_changes_nothing(harness, hosts, args):
+    result, failed = harness.run(iscsi_volume.main, args, [
+        parallel([replay(STEPS['node_show_missing'], argv=NODE[A] + ['-S']), replay(STEPS['session_none'])],
+                 [replay(STEPS['node_show_missing'], argv=NODE[B] + ['-S']), replay(STEPS['session_none'])])],
+        check_mode=True)
+    assert not failed and result['changed'] and 'device' not in result
+    assert [p['logged_in'] for p in result['portals']] == [True, True]
+    assert not os.path.exists(args['lock_dir'])  # not even the lock directory
+
+
+def test_check_mode_when_attached_is_unchanged(harness, hosts, args):
+    _attached(hosts)
+    result, failed = harness.run(iscsi_volume.main, args, [
+        parallel(_unchanged_lane(A), _unchanged_lane(B)), TWO_SESSIONS, MAPS], check_mode=True)
+    assert not failed and not result['changed'] and result['dm'] == 'dm-0'
+
+
+def _logout_lane(portal, name):
+    return [TWO_SESSIONS, call(NODE[portal] + ['-S'], stdout=SHOW[portal]),
+            replay(STEPS['logout_' + name]), replay(STEPS['node_delete_' + name])]
+
+
+def test_absent_removes_map_devices_sessions_and_records(harness, hosts, args):
+    _attached(hosts)
+    args['state'] = 'absent'
+    result, failed = harness.run(iscsi_volume.main, args, [
+        TWO_SESSIONS, call(FLUSH['argv'], effect=lambda: hosts.remove_map('dm-0')),
+        replay(STEPS['flushbufs_sda']), replay(STEPS['flushbufs_sdb']),
+        replay(STEPS['multipathd_status']), replay(STEPS['maps_json_after']),
+        parallel(_logout_lane(A, 'a'), _logout_lane(B, 'b'))])
+    assert not failed, result
+    assert result['changed'] and result['removed_devices'] == ['sda', 'sdb']
+    assert [(p['portal'], p['logged_out'], p['deleted_node']) for p in result['portals']] == [
+        (A, True, True), (B, True, True)]
+    assert not hosts.exists('sys/block/sda') and set(result['elapsed']) == {'devices_s', 'logout_s', 'total_s'}
+
+
+def test_absent_again_changes_nothing(harness, hosts, args):
+    args['state'] = 'absent'
+    result, failed = harness.run(iscsi_volume.main, args, [
+        replay(STEPS['session_none']),
+        parallel([replay(STEPS['session_none']), replay(STEPS['node_show_missing'], argv=NODE[A] + ['-S'])],
+                 [replay(STEPS['session_none']), replay(STEPS['node_show_missing'], argv=NODE[B] + ['-S'])])])
+    assert not failed and not result['changed']
+
+
+def test_absent_keeps_a_session_another_lun_uses(harness, hosts, args):
+    _attached(hosts)
+    hosts.add_device(0, 5, 2, 'sdc', 'naa.60000000000000000000000000000002', SIZE)  # another volume on target A
+    args.update(state='absent', targets=TARGETS[:1])
+    result, failed = harness.run(iscsi_volume.main, args, [
+        call(SESSIONS, stdout=ONLY[A]), call(FLUSH['argv'], effect=lambda: hosts.remove_map('dm-0')),
+        replay(STEPS['flushbufs_sda']), replay(STEPS['flushbufs_sdb']),
+        replay(STEPS['multipathd_status']), replay(STEPS['maps_json_after']),
+        call(SESSIONS, stdout=ONLY[A]), call(NODE[A] + ['-S'], stdout=SHOW[A])])
+    assert not failed and result['changed']
+    assert result['portals'] == [{'portal': A, 'iqn': IQN, 'sid': 5, 'logged_out': False, 'deleted_node': False,
+                                  'in_use_luns': [2]}]
+
+
+def test_absent_check_mode_predicts_the_logouts(harness, hosts, args):
+    _attached(hosts)
+    args['state'] = 'absent'
+    result, failed = harness.run(iscsi_volume.main, args, [
+        TWO_SESSIONS, parallel([TWO_SESSIONS, call(NODE[A] + ['-S'], stdout=SHOW[A])],
+                               [TWO_SESSIONS, call(NODE[B] + ['-S'], stdout=SHOW[B])])], check_mode=True)
+    assert not failed and result['changed'] and [p['logged_out'] for p in result['portals']] == [True, True]
+    assert hosts.exists('sys/block/dm-0') and hosts.read('sys/block/sda/device/delete') == ''
+
+
+def test_absent_refuses_a_mounted_map_and_keeps_the_sessions(harness, hosts, args):
+    _attached(hosts)
+    hosts.write('proc/self/mountinfo', '40 22 254:0 / /mnt rw - ext4 /dev/mapper/%s rw\n' % WWID)
+    args['state'] = 'absent'
+    result, failed = harness.run(iscsi_volume.main, args, [TWO_SESSIONS])
+    assert failed and 'is mounted: refusing' in result['msg']
+
+
+@pytest.mark.parametrize('changes, message', [
+    ({'targets': []}, 'targets is empty'),
+    ({'min_paths': 3}, 'min_paths is 3 but only 2 targets'),
+    ({'login_timeout': 0}, 'login_timeout must be positive'),
+    ({'device_timeout': 0}, 'device_timeout must be 1 or more'),
+    ({'targets': [{'portal': '192.0.2.1', 'iqn': IQN, 'lun': 1}]}, "targets[0].portal '192.0.2.1' has no port"),
+])
+def test_bad_arguments_fail_before_any_command(harness, args, changes, message):
+    args.update(changes)
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and message in result['msg']
+
+
+def test_sessions_of_keeps_one_entry_per_portal_and_iqn():
+    targets = TARGETS + [{'portal': A, 'iqn': IQN, 'lun': 2}]
+    assert iscsi_volume.sessions_of(targets) == TARGETS
+
+
+def test_login_missing_and_live_targets():
+    outcomes = [{'portal': A, 'iqn': IQN, 'sid': 5}, {'portal': B, 'iqn': IQN, 'error': 'boom'}]
+    assert iscsi_volume.login_missing(outcomes, TARGETS) == [dict(TARGETS[1], reason='login failed: boom')]
+    assert iscsi_volume.live_targets(outcomes, TARGETS) == TARGETS[:1]
