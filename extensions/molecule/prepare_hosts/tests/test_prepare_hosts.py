@@ -6,8 +6,17 @@
 import os
 import re
 
+import yaml
+
 DUMMY_IQN = 'iqn.2000-01.org.example:prepare-hosts-dummy'
 DUMMY_PORTAL = '203.0.113.250:3260'
+
+
+def role_defaults(role):
+    """The role's defaults/main.yml: the checks follow the defaults instead of repeating them."""
+    path = os.path.join(os.environ['MOLECULE_PROJECT_DIRECTORY'], 'roles', role, 'defaults', 'main.yml')
+    with open(path, encoding='utf-8') as handle:
+        return yaml.safe_load(handle)
 
 
 def active_settings(text):
@@ -31,7 +40,11 @@ def test_services_running_and_enabled(host):
 def test_multipath_conf_holds_the_role_defaults(host):
     conf = host.file('/etc/multipath.conf')
     assert conf.mode == 0o644
-    for line in ('user_friendly_names no', 'find_multipaths strict', 'no_path_retry 12',
+    defaults = role_defaults('multipath')
+    for line in ('user_friendly_names no', 'find_multipaths strict',
+                 'no_path_retry %s' % defaults['multipath_no_path_retry'],
+                 'polling_interval %s' % defaults['multipath_polling_interval'],
+                 'fast_io_fail_tmo %s' % defaults['multipath_fast_io_fail_tmo'],
                  'recheck_wwid yes', 'skip_kpartx yes', 'flush_on_last_del yes',
                  'path_grouping_policy multibus'):
         assert re.search(r'^\s*%s$' % line, conf.content_string, re.M), line
@@ -47,7 +60,8 @@ def test_multipath_tools_parse_it_cleanly(host):
 def test_multipathd_runs_with_it(host):
     config = host.check_output('multipathd show config')
     assert re.search(r'^\s*recheck_wwid "?yes"?$', config, re.M)
-    assert re.search(r'^\s*no_path_retry "?12"?$', config, re.M)
+    retries = role_defaults('multipath')['multipath_no_path_retry']
+    assert re.search(r'^\s*no_path_retry "?%s"?$' % retries, config, re.M)
     assert re.search(r'^\s*user_friendly_names "?no"?$', config, re.M)
 
 
@@ -57,12 +71,14 @@ def test_iscsid_conf_tuned_once_per_key(host):
     settings = active_settings(conf.content_string)
     duplicated = [key for key, values in settings.items() if len(values) > 1]
     assert duplicated == []
-    assert settings['node.session.timeo.replacement_timeout'] == ['10']
-    assert settings['node.conn[0].timeo.noop_out_interval'] == ['5']
-    assert settings['node.conn[0].timeo.noop_out_timeout'] == ['10']
-    assert settings['node.conn[0].timeo.login_timeout'] == ['5']
-    assert settings['node.session.initial_login_retry_max'] == ['2']
-    assert settings['node.session.scan'] == ['manual']
+    defaults = role_defaults('initiator')
+    for key, var in (('node.session.timeo.replacement_timeout', 'initiator_replacement_timeout'),
+                     ('node.conn[0].timeo.noop_out_interval', 'initiator_noop_out_interval'),
+                     ('node.conn[0].timeo.noop_out_timeout', 'initiator_noop_out_timeout'),
+                     ('node.conn[0].timeo.login_timeout', 'initiator_login_timeout'),
+                     ('node.session.initial_login_retry_max', 'initiator_initial_login_retry_max'),
+                     ('node.session.scan', 'initiator_session_scan')):
+        assert settings[key] == [str(defaults[var])], key
     # Debian's own settings are kept.
     assert settings['node.session.cmds_max'] == ['128']
 
@@ -74,7 +90,8 @@ def test_new_node_records_inherit_the_tuning(host):
         record = host.check_output(base + ' -o show')
     finally:
         host.run(base + ' -o delete')
-    assert re.search(r'^node\.session\.timeo\.replacement_timeout = 10$', record, re.M)
+    timeout = role_defaults('initiator')['initiator_replacement_timeout']
+    assert re.search(r'^node\.session\.timeo\.replacement_timeout = %s$' % timeout, record, re.M)
     assert re.search(r'^node\.session\.scan = manual$', record, re.M)
 
 
