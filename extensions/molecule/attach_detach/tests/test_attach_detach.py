@@ -1,7 +1,7 @@
 # Copyright (c) cinder_local maintainers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""testinfra checks after attach + detach: nothing is left on the host or in Cinder."""
+"""testinfra checks after attach + detach of every volume: nothing is left on the host or in Cinder."""
 
 import json
 import os
@@ -11,9 +11,10 @@ import openstack
 RECORD_DIR = '/var/lib/cinder_local/attachments'
 
 
-def volume():
-    with open(os.path.join(os.environ['MOLECULE_EPHEMERAL_DIRECTORY'], 'volume.json'), encoding='utf-8') as handle:
-        return json.load(handle)
+def volumes():
+    """Every volume the scenario's prepare created (one per lab backend)."""
+    with open(os.path.join(os.environ['MOLECULE_EPHEMERAL_DIRECTORY'], 'volumes.json'), encoding='utf-8') as handle:
+        return list(json.load(handle).values())
 
 
 def test_no_iscsi_session(host):
@@ -37,13 +38,15 @@ def test_no_iscsi_scsi_device(host):
     assert [disk['name'] for disk in disks if disk['tran'] == 'iscsi'] == []
 
 
-def test_attach_record_removed(host):
-    assert not host.file('%s/%s.json' % (RECORD_DIR, volume()['id'])).exists
+def test_attach_records_removed(host):
+    for volume in volumes():
+        assert not host.file('%s/%s.json' % (RECORD_DIR, volume['id'])).exists
 
 
 def test_cinder_attachment_gone():
     lab = os.path.join(os.environ['MOLECULE_PROJECT_DIRECTORY'], '.lab', os.environ.get('LAB_NAME', 'molecule'))
     conn = openstack.connect(cloud='cinder-lab', config_files=[os.path.join(lab, 'clouds.yaml')])
-    found = conn.block_storage.get_volume(volume()['id'])
-    assert found.status == 'available'
-    assert not found.attachments
+    for volume in volumes():
+        found = conn.block_storage.get_volume(volume['id'])
+        assert found.status == 'available', volume['name']
+        assert not found.attachments, volume['name']
