@@ -27,6 +27,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targ
 )
 
 FLUSH_INTERVAL = 2
+UDEV_WAIT = 10
 ADD_PATH_ATTEMPTS = 2
 
 
@@ -178,7 +179,10 @@ class DeviceManager:
         self.changed = True
         if self.module.check_mode:
             return dms.pop() if dms else None
-        self.scsi.settle_udev(timeout)
+        # multipathd identifies a path by the WWID udev stored: wait for our devices' udev entries only
+        # (udevadm settle waits for the whole event queue: 3-7 s on the TCG lab), settle if they never show
+        if not wait_for(lambda: all(self.scsi.udev_known(dev) for dev in devs), min(timeout, UDEV_WAIT), self.poll):
+            self.scsi.settle_udev(timeout)
         if not dms:
             self.multipath.add_wwid(wwid)
 

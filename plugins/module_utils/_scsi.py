@@ -172,6 +172,11 @@ class Scsi(CommandRunner):
     def delete_device(self, dev):
         self._write('1', 'sys/block', dev, 'device/delete')
 
+    def udev_known(self, dev):
+        """True once udev has processed the device (its database entry exists; multipathd reads the WWID there)."""
+        devt = self._read('sys/block', dev, 'dev')
+        return bool(devt) and os.path.exists(self.path('run/udev/data', 'b' + devt))
+
     def settle_udev(self, timeout):
         """``udevadm settle``: multipathd reads the WWID of a new device from the udev database."""
         argv = [self.bin('udevadm'), 'settle', '--timeout=%d' % timeout]

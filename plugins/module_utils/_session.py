@@ -12,13 +12,19 @@ Errors are raised (CommandError), never reported through fail_json, so callers m
 
 from __future__ import annotations
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import find_session
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import ERR_IDBM, ERR_LOGIN, find_session
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, pause
 
 LOGIN_MARGIN = 15
 AUTH_NAMES = (('username', 'node.session.auth.username'), ('password', 'node.session.auth.password'),
               ('mutual_username', 'node.session.auth.username_in'),
               ('mutual_password', 'node.session.auth.password_in'))
+# iscsiadm --login fails (exit 5) when it lists the sessions while another login on this host is still
+# creating its session in sysfs (real, lab: "could not find session info for session1"); one retry.
+SESSION_RACE_TEXT = 'could not find session info for session'
+SESSION_RACE_PAUSE = 0.5
+# Deleting a record right after a failed login can meet exit 6 (record locked) while iscsid lets go of it (lab).
+DELETE_RETRY_PAUSE = 1
 TIMING_NAMES = ('replacement_timeout', 'noop_out_interval', 'noop_out_timeout', 'login_timeout', 'login_retries')
 
 
@@ -53,6 +59,11 @@ def login_timeout_seconds(params):
     return params['login_timeout'] * (params['login_retries'] + 1) + LOGIN_MARGIN
 
 
+def lost_session_race(error):
+    """True when a login failed only because another session was being set up at the same time."""
+    return error.rc == ERR_LOGIN and SESSION_RACE_TEXT in (error.stderr or '')
+
+
 def timing_problem(params):
     """Why the iSCSI timing options are invalid, or None."""
     for name in TIMING_NAMES:
@@ -73,12 +84,13 @@ class SessionManager:
         self.iqn = iqn
         self.result = {'changed': False, 'portal': portal, 'iqn': iqn, 'sid': None}
 
-    def present(self, params):
+    def present(self, params, sessions=None):
+        """Node record set up and logged in; sessions: a fresh ``iscsiadm -m session`` listing, when the caller has one."""
         check = self.module.check_mode
         current = self.iscsiadm.node_settings(self.portal, self.iqn)
         created = current is None
         changes = settings_to_change(current, desired_settings(params))
-        session = find_session(self.iscsiadm.sessions(), self.portal, self.iqn)
+        session = find_session(self.iscsiadm.sessions() if sessions is None else sessions, self.portal, self.iqn)
         startup_change = created or (current or {}).get('node.startup') != params['startup']
         self.result.update(created_node=created, logged_in=session is None,
                            updated=[name for name, dummy in changes] + (['node.startup'] if startup_change else []))
@@ -86,8 +98,9 @@ class SessionManager:
         if check:
             self._report_session(session)
             return self.result
-        if created:
+        if created:  # a new record gets node.startup with the other settings (it is deleted if the login fails)
             self.iscsiadm.node_new(self.portal, self.iqn, params['iface'])
+            changes, startup_change = changes + [('node.startup', params['startup'])], False
         try:
             session = self._configure_and_login(params, changes, session, startup_change)
         except CommandError:
@@ -101,7 +114,7 @@ class SessionManager:
         if changes:
             self.iscsiadm.node_update(self.portal, self.iqn, changes)
         if session is None:
-            self.result['logged_in'] = self.iscsiadm.login(self.portal, self.iqn, login_timeout_seconds(params))
+            self.result['logged_in'] = self._login(params)
             session = find_session(self.iscsiadm.sessions(), self.portal, self.iqn)
             if session is None:
                 raise CommandError('login to %s %s reported success but no session is listed' % (self.portal, self.iqn))
@@ -109,11 +122,29 @@ class SessionManager:
             self.iscsiadm.node_update(self.portal, self.iqn, [('node.startup', params['startup'])])
         return session
 
+    def _login(self, params):
+        try:
+            return self.iscsiadm.login(self.portal, self.iqn, login_timeout_seconds(params))
+        except CommandError as exc:
+            if not lost_session_race(exc):
+                raise
+        pause(SESSION_RACE_PAUSE)
+        return self.iscsiadm.login(self.portal, self.iqn, login_timeout_seconds(params))
+
+    def _delete_node(self):
+        try:
+            self.iscsiadm.node_delete(self.portal, self.iqn)
+        except CommandError as exc:
+            if exc.rc != ERR_IDBM:
+                raise
+            pause(DELETE_RETRY_PAUSE)
+            self.iscsiadm.node_delete(self.portal, self.iqn)
+
     def _rollback(self):
         """Undo a node record this run created after a later step failed (errors ignored: the first error wins)."""
         try:
             self.iscsiadm.logout(self.portal, self.iqn)
-            self.iscsiadm.node_delete(self.portal, self.iqn)
+            self._delete_node()
         except CommandError as exc:
             self.module.warn('could not remove node %s %s after the failed login: %s' % (self.portal, self.iqn, exc.msg))
 
@@ -132,7 +163,7 @@ class SessionManager:
         elif session:
             return
         if created_node:
-            self.iscsiadm.node_delete(self.portal, self.iqn)
+            self._delete_node()
 
     def absent(self, lun, force, lun_removed=False):
         """Log out and delete the node record unless other LUNs use the session.
@@ -160,5 +191,5 @@ class SessionManager:
         if session:
             self.iscsiadm.logout(self.portal, self.iqn)
         if exists:
-            self.iscsiadm.node_delete(self.portal, self.iqn)
+            self._delete_node()
         return self.result

@@ -15,11 +15,12 @@ description:
     M(cinder_local.iscsi_multipath.multipath_device), in one process.
   - O(state=present) logs in to every portal at once, one thread per (portal, IQN), each under the host-wide
     lock of its (portal, IQN). Each login is bounded by about O(login_timeout) x (O(login_retries) + 1)
-    seconds. A portal that fails is a warning and is listed in RV(missing_paths); the module fails only
+    seconds (one retry when iscsiadm failed only because another login was creating its session at that
+    moment). A portal that fails is a warning and is listed in RV(missing_paths); the module fails only
     when fewer than O(min_paths) portals logged in.
-  - Then it scans only O(targets[].lun) on each session, waits for the SCSI devices (polled every
-    0.25 s), checks that they show the same WWID and size, makes multipathd build the map and waits until
-    the map can do IO (see M(cinder_local.iscsi_multipath.multipath_device) for the details).
+  - Then it scans only O(targets[].lun) on each session, waits for the SCSI devices and for udev to record
+    them (polled every 0.25 s), checks that they show the same WWID and size, makes multipathd build the
+    map and waits until the map can do IO (see M(cinder_local.iscsi_multipath.multipath_device)).
   - On any failure it rolls back what this call created, and only that - the map it built, the SCSI
     devices it scanned in, the sessions it opened (unless a device of another LUN appeared on them) and the
     node records it made - then fails. Node settings it changed on existing records stay changed, and the
@@ -351,11 +352,11 @@ class VolumeManager:
         with target_lock(entry['portal'], entry['iqn'], self.params['lock_dir'], self.params['lock_timeout']):
             return action()
 
-    def _login(self, entry):
+    def _login(self, entry, sessions):
         watch = Stopwatch()
         manager = self._session(entry)
         try:
-            outcome = self._locked(entry, lambda: manager.present(self.params))
+            outcome = self._locked(entry, lambda: manager.present(self.params, sessions))
         except CommandError as exc:
             self.errors[(entry['portal'], entry['iqn'])] = exc
             outcome = {'portal': entry['portal'], 'iqn': entry['iqn'], 'error': exc.msg}
@@ -378,7 +379,8 @@ class VolumeManager:
 
     def present(self, targets):
         watch = self.devices.stopwatch
-        outcomes = self.outcomes = in_parallel(self._login, sessions_of(targets))
+        sessions = self.iscsiadm.sessions()
+        outcomes = self.outcomes = in_parallel(lambda entry: self._login(entry, sessions), sessions_of(targets))
         watch.mark('login')
         result = {'changed': any(o.get('created_node') or o.get('updated') or o.get('logged_in') for o in outcomes),
                   'portals': outcomes, 'missing_paths': login_missing(outcomes, targets), 'paths': []}

@@ -19,6 +19,8 @@ SECRET = 'hmsecret-0001'
 NODE = ['/usr/sbin/iscsiadm', '-m', 'node', '-T', IQN, '-p', A]
 SESSIONS = ['/usr/sbin/iscsiadm', '-m', 'session']
 ONE_SESSION = 'tcp: [1] 192.0.2.1:3260,1 %s (non-flash)\n' % IQN
+# a new record gets node.startup in the same update as the other settings (captured argv, plus that pair)
+UPDATE_NEW = replay(STEPS['node_update_a'], argv=STEPS['node_update_a']['argv'] + ['-n', 'node.startup', '-v', 'automatic'])
 SHOW_AUTOMATIC = STEPS['node_show_a']['stdout'].replace('node.startup = manual', 'node.startup = automatic')
 
 
@@ -38,10 +40,9 @@ def test_present_creates_node_sets_chap_and_logs_in(harness, sysfs, args):
         replay(STEPS['node_show_missing']),
         replay(STEPS['session_none']),
         replay(STEPS['node_new_a']),
-        replay(STEPS['node_update_a']),
+        UPDATE_NEW,
         replay(STEPS['login_a']),
         call(SESSIONS, stdout=ONE_SESSION),
-        replay(STEPS['node_startup_a']),
     ])
     assert not failed, result
     assert result['changed'] and result['created_node'] and result['logged_in']
@@ -104,8 +105,7 @@ def test_login_exit_15_counts_as_success(harness, sysfs, args):
     sysfs.add_session(2, 1)
     result, failed = harness.run(iscsi_session.main, args, [
         replay(STEPS['node_show_missing']), replay(STEPS['session_none']), replay(STEPS['node_new_a']),
-        replay(STEPS['node_update_a']), replay(STEPS['login_again_a']), call(SESSIONS, stdout=ONE_SESSION),
-        replay(STEPS['node_startup_a'])])
+        UPDATE_NEW, replay(STEPS['login_again_a']), call(SESSIONS, stdout=ONE_SESSION)])
     assert not failed and result['changed'] and result['created_node'] and not result['logged_in']
 
 
@@ -116,8 +116,8 @@ def test_login_exit_15_counts_as_success(harness, sysfs, args):
 def test_failed_login_rolls_back_the_node_it_created(harness, sysfs, args, login_step, rc, message):
     result, failed = harness.run(iscsi_session.main, args, [
         replay(STEPS['node_show_missing']), replay(STEPS['session_none']), replay(STEPS['node_new_a']),
-        replay(STEPS['node_update_a']), call(NODE + ['--login'], STEPS[login_step]['rc'],
-                                             STEPS[login_step]['stdout'], STEPS[login_step]['stderr']),
+        UPDATE_NEW, call(NODE + ['--login'], STEPS[login_step]['rc'], STEPS[login_step]['stdout'],
+                         STEPS[login_step]['stderr']),
         replay(STEPS['logout_again_a']), replay(STEPS['node_delete_a'])])
     assert failed and result['rc'] == rc and message in result['msg']
     assert result['cmd'] == NODE + ['--login'] and result['stderr'] == STEPS[login_step]['stderr']
@@ -134,7 +134,7 @@ def test_failed_login_keeps_a_node_it_did_not_create(harness, sysfs, args):
 def test_login_killed_by_the_timeout(harness, sysfs, args):
     result, failed = harness.run(iscsi_session.main, args, [
         replay(STEPS['node_show_missing']), replay(STEPS['session_none']), replay(STEPS['node_new_a']),
-        replay(STEPS['node_update_a']), call(NODE + ['--login'], 124), replay(STEPS['logout_again_a']),
+        UPDATE_NEW, call(NODE + ['--login'], 124), replay(STEPS['logout_again_a']),
         replay(STEPS['node_delete_a'])])
     assert failed and result['rc'] == 124 and 'timed out after 30 s' in result['msg']
 

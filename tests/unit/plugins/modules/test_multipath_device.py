@@ -46,7 +46,6 @@ def test_present_scans_builds_map_and_waits_for_io(harness, two_sessions):
     _pend(sysfs)
     result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [
         SESSIONS,
-        SETTLE,
         replay(STEPS['multipath_a']),
         replay(STEPS['add_path_sda']),
         replay(STEPS['add_path_sdb'], effect=lambda: sysfs.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
@@ -60,6 +59,17 @@ def test_present_scans_builds_map_and_waits_for_io(harness, two_sessions):
     assert [(p['portal'], p['dev'], p['sid'], p['dm_st'], p['chk_st']) for p in result['paths']] == [
         (A, 'sda', 5, 'active', 'ready'), (B, 'sdb', 6, 'active', 'ready')]
     assert result['missing_paths'] == []
+
+
+def test_devices_udev_has_not_recorded_are_settled_after_a_bounded_wait(harness, two_sessions):
+    two_sessions.add_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE, udev=False)
+    two_sessions.add_device(1, 6, 1, 'sdb', SYSFS_WWID, SIZE)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [
+        SESSIONS, SETTLE, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
+        replay(STEPS['add_path_sdb'], effect=lambda: two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
+        CHECK, MAPS])
+    assert not failed and result['dm'] == 'dm-0'
+    assert harness.clock.slept == pytest.approx(10)  # waited for udev's entry of sda, then udevadm settle
 
 
 def test_present_again_changes_nothing(harness, two_sessions):
@@ -113,7 +123,6 @@ def test_missing_session_warns_and_builds_with_one_path(harness, sysfs):
     sysfs.pend_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
     result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [
         call(['/usr/sbin/iscsiadm', '-m', 'session'], stdout='tcp: [5] %s,1 %s (non-flash)\n' % (A, IQN)),
-        SETTLE,
         replay(STEPS['multipath_a']),
         replay(STEPS['add_path_sda'], effect=lambda: sysfs.add_map('dm-0', WWID, WWID, ['sda'])),
         CHECK, MAPS])
@@ -144,7 +153,7 @@ def test_multipathd_never_builds_the_map(harness, two_sessions):
     # real (lab, TCG): "fail" when udev had not stored the WWID yet; retried once, then a clear error
     refused = call([MPATHD, 'add', 'path', '/dev/sdb'], rc=1, stdout='fail\n')
     result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'map_timeout': 2}, [
-        SESSIONS, call(['/usr/sbin/udevadm', 'settle', '--timeout=2']), replay(STEPS['multipath_a']),
+        SESSIONS, replay(STEPS['multipath_a']),
         replay(STEPS['add_path_sda']), refused, replay(STEPS['add_path_sda']), refused])
     assert failed and 'multipathd did not put sda, sdb in one map' in result['msg']
     assert '(multipathd add path refused sdb)' in result['msg']
@@ -154,7 +163,7 @@ def test_multipathd_never_builds_the_map(harness, two_sessions):
 def test_add_path_refused_then_accepted_on_retry(harness, two_sessions):
     _devices(two_sessions)
     result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'map_timeout': 2}, [
-        SESSIONS, call(['/usr/sbin/udevadm', 'settle', '--timeout=2']), replay(STEPS['multipath_a']),
+        SESSIONS, replay(STEPS['multipath_a']),
         call([MPATHD, 'add', 'path', '/dev/sda'], rc=1, stdout='fail\n'), replay(STEPS['add_path_sdb']),
         replay(STEPS['add_path_sda'], effect=lambda: two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
         CHECK, MAPS])
@@ -165,7 +174,7 @@ def test_add_missing_path_to_existing_map(harness, two_sessions):
     _devices(two_sessions)
     two_sessions.add_map('dm-0', WWID, WWID, ['sda'])
     result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [
-        SESSIONS, SETTLE,
+        SESSIONS,
         replay(STEPS['add_path_sdb'], effect=lambda: two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
         CHECK, MAPS])
     assert not failed and result['changed']

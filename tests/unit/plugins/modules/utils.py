@@ -198,7 +198,7 @@ class FakeSysfs:
             os.makedirs(self.path('%s/target%d:%d:%d' % (base, host, channel, target)), exist_ok=True)
         self.write('sys/class/scsi_host/host%d/scan' % host, '')
 
-    def add_device(self, host, sid, lun, dev, wwid, size_bytes, channel=0, target=0, state='running'):
+    def add_device(self, host, sid, lun, dev, wwid, size_bytes, channel=0, target=0, state='running', udev=True):
         hctl = '%d:%d:%d:%d' % (host, channel, target, lun)
         base = 'sys/class/iscsi_host/host%d/device/session%d/target%d:%d:%d/%s/block/%s' % (
             host, sid, host, channel, target, hctl, dev)
@@ -207,6 +207,10 @@ class FakeSysfs:
         self.write('sys/block/%s/device/state' % dev, state + '\n')
         self.write('sys/block/%s/device/delete' % dev, '')
         self.write('sys/block/%s/size' % dev, '%d\n' % (size_bytes // 512))
+        devt = '8:%d' % (16 * (ord(dev[-1]) - ord('a')))
+        self.write('sys/block/%s/dev' % dev, devt + '\n')
+        if udev:
+            self.write('run/udev/data/b' + devt, 'E:ID_SERIAL=%s\n' % wwid)
         os.makedirs(self.path('sys/block/%s/holders' % dev), exist_ok=True)
         self.hctl_of = getattr(self, 'hctl_of', {})
         self.hctl_of[dev] = (host, sid, hctl)
@@ -239,7 +243,10 @@ class FakeSysfs:
                 del self.pending[host]
         for dev, (host, sid, hctl) in list(getattr(self, 'hctl_of', {}).items()):
             if self.exists('sys/block/%s/device/delete' % dev) and self.read('sys/block/%s/device/delete' % dev) == '1':
+                devt = self.read('sys/block/%s/dev' % dev).strip()
                 _rmtree(self.path('sys/block/' + dev))
+                if self.exists('run/udev/data/b' + devt):
+                    os.remove(self.path('run/udev/data/b' + devt))
                 _rmtree(self.path('sys/class/iscsi_host/host%d/device/session%d/target%s/%s' % (
                     host, sid, hctl.rsplit(':', 1)[0], hctl)))
                 del self.hctl_of[dev]
