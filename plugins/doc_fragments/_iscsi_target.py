@@ -74,23 +74,29 @@ options:
     SESSION_TIMEOUTS = r"""
 options:
   replacement_timeout:
-    description: C(node.session.timeo.replacement_timeout), seconds before IO fails over to another path.
+    description:
+      - C(node.session.timeo.replacement_timeout), seconds a failed session holds IO before failing it.
+      - For a path in a multipath map, multipathd replaces it with its own C(fast_io_fail_tmo).
     type: int
     default: 15
   noop_out_interval:
     description: C(node.conn[0].timeo.noop_out_interval), seconds between NOP-Out pings.
     type: int
-    default: 5
+    default: 1
   noop_out_timeout:
-    description: C(node.conn[0].timeo.noop_out_timeout), seconds before a missing NOP-In marks the path dead.
+    description:
+      - C(node.conn[0].timeo.noop_out_timeout), seconds before a missing NOP-In marks the path dead.
+      - A cut path fails within about O(noop_out_interval) + O(noop_out_timeout) seconds, then multipathd's
+        C(fast_io_fail_tmo) later IO moves to another path (4.1-4.2 s in all with 1, 2 and 1 in the lab).
     type: int
-    default: 10
+    default: 2
   login_timeout:
     description: C(node.conn[0].timeo.login_timeout), seconds for one login attempt.
     type: int
     default: 5
   login_retries:
-    description: C(node.session.initial_login_retry_max), attempts of the first login.
+    description: C(node.session.initial_login_retry_max), retries of the first login. A dead portal costs about
+      O(login_timeout) x (O(login_retries) + 1) seconds.
     type: int
-    default: 2
+    default: 1
 """

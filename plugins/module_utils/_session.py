@@ -28,6 +28,25 @@ DELETE_RETRY_PAUSE = 1
 TIMING_NAMES = ('replacement_timeout', 'noop_out_interval', 'noop_out_timeout', 'login_timeout', 'login_retries')
 
 
+def session_argument_spec():
+    """Options of every module that opens sessions: CHAP and the node timeouts
+    (documented by the _iscsi_target.session_auth and .session_timeouts doc fragments)."""
+    return dict(
+        auth=dict(type='dict', no_log=False, options=dict(
+            method=dict(type='str', choices=['CHAP'], default='CHAP'),
+            username=dict(type='str', required=True),
+            password=dict(type='str', required=True, no_log=True),
+            mutual_username=dict(type='str'),
+            mutual_password=dict(type='str', no_log=True),
+        )),
+        replacement_timeout=dict(type='int', default=15),
+        noop_out_interval=dict(type='int', default=1),
+        noop_out_timeout=dict(type='int', default=2),
+        login_timeout=dict(type='int', default=5),
+        login_retries=dict(type='int', default=1),
+    )
+
+
 def desired_settings(params):
     """The node settings (name, value) to enforce before login, in a fixed order."""
     settings = [

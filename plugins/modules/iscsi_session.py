@@ -171,7 +171,8 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscs
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import LockTimeout, target_lock
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import SessionManager, timing_problem
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import (
+    SessionManager, session_argument_spec, timing_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
     TargetsError,
     is_iscsi_name,
@@ -181,31 +182,19 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targ
 
 
 def main():
-    auth_spec = dict(
-        method=dict(type='str', choices=['CHAP'], default='CHAP'),
-        username=dict(type='str', required=True),
-        password=dict(type='str', required=True, no_log=True),
-        mutual_username=dict(type='str'),
-        mutual_password=dict(type='str', no_log=True),
-    )
     module = AnsibleModule(
         argument_spec=dict(
             portal=dict(type='str', required=True),
             iqn=dict(type='str', required=True),
             lun=dict(type='int'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
-            auth=dict(type='dict', options=auth_spec, no_log=False),
             startup=dict(type='str', choices=['automatic', 'manual', 'onboot'], default='automatic'),
             scan=dict(type='str', choices=['manual', 'auto'], default='manual'),
-            replacement_timeout=dict(type='int', default=15),
-            noop_out_interval=dict(type='int', default=5),
-            noop_out_timeout=dict(type='int', default=10),
-            login_timeout=dict(type='int', default=5),
-            login_retries=dict(type='int', default=2),
             iface=dict(type='str', default='default'),
             force=dict(type='bool', default=False),
             lock_dir=dict(type='path', default='/run/lock/cinder_local.iscsi_multipath'),
             lock_timeout=dict(type='int', default=120),
+            **session_argument_spec()
         ),
         supports_check_mode=True,
     )

@@ -34,6 +34,9 @@ description:
     visible in the process list for the duration of that call; they never appear in the module output.
 extends_documentation_fragment:
   - cinder_local.iscsi_multipath._attributes
+  - cinder_local.iscsi_multipath._iscsi_target.targets
+  - cinder_local.iscsi_multipath._iscsi_target.session_auth
+  - cinder_local.iscsi_multipath._iscsi_target.session_timeouts
 attributes:
   check_mode:
     support: full
@@ -46,25 +49,7 @@ attributes:
     support: full
 options:
   targets:
-    description:
-      - The paths of the volume, one per (portal, IQN, LUN); the C(targets) value of the
-        P(cinder_local.iscsi_multipath.iscsi_targets#filter) filter fits here unchanged.
-    type: list
-    elements: dict
     required: true
-    suboptions:
-      portal:
-        description: Target portal, C(address:port) or C([ipv6]:port).
-        type: str
-        required: true
-      iqn:
-        description: Target IQN.
-        type: str
-        required: true
-      lun:
-        description: LUN of the volume on that target.
-        type: int
-        required: true
   state:
     description: Whether the volume should be attached (map present) or detached.
     type: str
@@ -75,27 +60,6 @@ options:
       - Session CHAP credentials, the same for every portal. The C(auth) value of the
         P(cinder_local.iscsi_multipath.iscsi_targets#filter) filter fits here unchanged.
       - When omitted, C(node.session.auth.authmethod) is set to C(None).
-    type: dict
-    suboptions:
-      method:
-        description: Authentication method.
-        type: str
-        choices: [CHAP]
-        default: CHAP
-      username:
-        description: CHAP user name.
-        type: str
-        required: true
-      password:
-        description: CHAP secret.
-        type: str
-        required: true
-      mutual_username:
-        description: User name the target presents back (mutual CHAP).
-        type: str
-      mutual_password:
-        description: Secret the target presents back (mutual CHAP).
-        type: str
   wwid:
     description:
       - WWID of the volume (as RV(wwid) returned it). With O(state=present) the paths must show this WWID.
@@ -110,26 +74,6 @@ options:
     type: str
     choices: [automatic, manual, onboot]
     default: automatic
-  replacement_timeout:
-    description: C(node.session.timeo.replacement_timeout), seconds before IO fails over to another path.
-    type: int
-    default: 15
-  noop_out_interval:
-    description: C(node.conn[0].timeo.noop_out_interval), seconds between NOP-Out pings.
-    type: int
-    default: 5
-  noop_out_timeout:
-    description: C(node.conn[0].timeo.noop_out_timeout), seconds before a missing NOP-In marks the path dead.
-    type: int
-    default: 10
-  login_timeout:
-    description: C(node.conn[0].timeo.login_timeout), seconds for one login attempt.
-    type: int
-    default: 5
-  login_retries:
-    description: C(node.session.initial_login_retry_max), attempts of the first login.
-    type: int
-    default: 2
   iface:
     description: open-iscsi interface used for new node records.
     type: str
@@ -288,7 +232,8 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._lock
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, Stopwatch
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import SessionManager, timing_problem
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import (
+    SessionManager, session_argument_spec, timing_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import TargetsError
 
 DEVICE_POLL = 0.25
@@ -438,13 +383,6 @@ class VolumeManager:
 
 def main():
     watch = Stopwatch()
-    auth_spec = dict(
-        method=dict(type='str', choices=['CHAP'], default='CHAP'),
-        username=dict(type='str', required=True),
-        password=dict(type='str', required=True, no_log=True),
-        mutual_username=dict(type='str'),
-        mutual_password=dict(type='str', no_log=True),
-    )
     module = AnsibleModule(
         argument_spec=dict(
             targets=dict(type='list', elements='dict', required=True, options=dict(
@@ -453,15 +391,9 @@ def main():
                 lun=dict(type='int', required=True),
             )),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
-            auth=dict(type='dict', options=auth_spec, no_log=False),
             wwid=dict(type='str'),
             min_paths=dict(type='int', default=1),
             startup=dict(type='str', choices=['automatic', 'manual', 'onboot'], default='automatic'),
-            replacement_timeout=dict(type='int', default=15),
-            noop_out_interval=dict(type='int', default=5),
-            noop_out_timeout=dict(type='int', default=10),
-            login_timeout=dict(type='int', default=5),
-            login_retries=dict(type='int', default=2),
             iface=dict(type='str', default='default'),
             device_timeout=dict(type='int', default=20),
             map_timeout=dict(type='int', default=30),
@@ -470,6 +402,7 @@ def main():
             force=dict(type='bool', default=False),
             lock_dir=dict(type='path', default='/run/lock/cinder_local.iscsi_multipath'),
             lock_timeout=dict(type='int', default=120),
+            **session_argument_spec()
         ),
         supports_check_mode=True,
     )

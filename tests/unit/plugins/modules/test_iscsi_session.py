@@ -22,12 +22,14 @@ ONE_SESSION = 'tcp: [1] 192.0.2.1:3260,1 %s (non-flash)\n' % IQN
 # a new record gets node.startup in the same update as the other settings (captured argv, plus that pair)
 UPDATE_NEW = replay(STEPS['node_update_a'], argv=STEPS['node_update_a']['argv'] + ['-n', 'node.startup', '-v', 'automatic'])
 SHOW_AUTOMATIC = STEPS['node_show_a']['stdout'].replace('node.startup = manual', 'node.startup = automatic')
+# the timing the capture was made with (the defaults then); test_defaults_* covers today's defaults
+CAPTURED_TIMING = {'noop_out_interval': 5, 'noop_out_timeout': 10, 'login_retries': 2}
 
 
 @pytest.fixture
 def args(tmp_path):
-    return {'portal': A, 'iqn': IQN, 'auth': {'username': 'hmuser', 'password': SECRET},
-            'lock_dir': str(tmp_path / 'locks')}
+    return dict(CAPTURED_TIMING, portal=A, iqn=IQN, auth={'username': 'hmuser', 'password': SECRET},
+                lock_dir=str(tmp_path / 'locks'))
 
 
 def _no_secret(result):
@@ -50,6 +52,28 @@ def test_present_creates_node_sets_chap_and_logs_in(harness, sysfs, args):
     assert result['updated'][-1] == 'node.startup' and 'node.session.auth.password' in result['updated']
     assert harness.timeouts[4] == 5 * (2 + 1) + 15  # bounded login
     _no_secret(result)
+
+
+def test_defaults_set_fast_failover_timing_and_bound_the_login(harness, sysfs, args):
+    for name in CAPTURED_TIMING:
+        del args[name]
+    sysfs.add_session(2, 1)
+    timing = {'node.conn[0].timeo.noop_out_interval': '1', 'node.conn[0].timeo.noop_out_timeout': '2',
+              'node.session.initial_login_retry_max': '1'}
+    argv = list(UPDATE_NEW['argv'])
+    for index in range(len(argv) - 2):
+        if argv[index] == '-n' and argv[index + 1] in timing:
+            argv[index + 3] = timing[argv[index + 1]]
+    result, failed = harness.run(iscsi_session.main, args, [
+        replay(STEPS['node_show_missing']),
+        replay(STEPS['session_none']),
+        replay(STEPS['node_new_a']),
+        replay(UPDATE_NEW, argv=argv),
+        replay(STEPS['login_a']),
+        call(SESSIONS, stdout=ONE_SESSION),
+    ])
+    assert not failed, result
+    assert harness.timeouts[4] == 5 * (1 + 1) + 15
 
 
 def test_present_again_changes_nothing(harness, sysfs, args):

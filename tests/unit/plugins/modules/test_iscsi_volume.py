@@ -48,7 +48,9 @@ RACE_STDERR = (
 
 @pytest.fixture
 def args(tmp_path):
+    # the timing the capture was made with (the defaults then)
     return {'targets': TARGETS, 'auth': {'username': 'hmuser', 'password': SECRET},
+            'noop_out_interval': 5, 'noop_out_timeout': 10, 'login_retries': 2,
             'lock_dir': str(tmp_path / 'locks')}
 
 
