@@ -100,3 +100,46 @@ options:
     type: int
     default: 1
 """
+
+    # Waiting for and removing a volume's map (multipath_device, iscsi_volume).
+    MAP = r"""
+options:
+  wwid:
+    description:
+      - WWID of the volume (as RV(wwid) returned it). With O(state=present) the paths must show this WWID.
+        With O(state=absent) it finds the map and its paths even when sessions are already gone.
+    type: str
+  min_paths:
+    description: Fail when fewer paths than this came up (fewer than all only warns).
+    type: int
+    default: 1
+  device_timeout:
+    description: Seconds to wait for the SCSI devices after the LUN scan (rescanned half-way).
+    type: int
+    default: 20
+  map_timeout:
+    description: Seconds to wait for multipathd to build the map, and again for it to become usable.
+    type: int
+    default: 30
+  remove_timeout:
+    description: Seconds to wait for deleted SCSI devices to vanish and multipathd to drop them.
+    type: int
+    default: 30
+  flush_retries:
+    description: Attempts of C(multipath -f) before giving up (or deleting the map with O(force=true)).
+    type: int
+    default: 3
+"""
+
+    # The host-wide lock per (portal, IQN) (iscsi_session, iscsi_volume).
+    LOCKS = r"""
+options:
+  lock_dir:
+    description: Directory of the per-(portal, IQN) lock files, shared by every module of the collection.
+    type: path
+    default: /run/lock/cinder_local.iscsi_multipath
+  lock_timeout:
+    description: Seconds to wait for another run holding the lock of a (portal, IQN).
+    type: int
+    default: 120
+"""

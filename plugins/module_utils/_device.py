@@ -29,6 +29,34 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targ
 FLUSH_INTERVAL = 2
 UDEV_WAIT = 10
 ADD_PATH_ATTEMPTS = 2
+COUNT_OPTIONS = ('min_paths', 'device_timeout', 'map_timeout', 'remove_timeout', 'flush_retries')
+
+
+def device_argument_spec():
+    """Options of every module that builds or removes a volume's map
+    (documented by the _iscsi_target.targets and .map doc fragments)."""
+    return dict(
+        targets=dict(type='list', elements='dict', options=dict(
+            portal=dict(type='str', required=True),
+            iqn=dict(type='str', required=True),
+            lun=dict(type='int', required=True),
+        )),
+        wwid=dict(type='str'),
+        min_paths=dict(type='int', default=1),
+        device_timeout=dict(type='int', default=20),
+        map_timeout=dict(type='int', default=30),
+        remove_timeout=dict(type='int', default=30),
+        flush_retries=dict(type='int', default=3),
+        force=dict(type='bool', default=False),
+    )
+
+
+def count_problem(params):
+    """Why one of the count or timeout options is invalid, or None."""
+    for name in COUNT_OPTIONS:
+        if params[name] < 1:
+            return '%s must be 1 or more, got %d' % (name, params[name])
+    return None
 
 
 def consistency_problem(paths):

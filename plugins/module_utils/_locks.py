@@ -19,6 +19,14 @@ DEFAULT_LOCK_DIR = '/run/lock/cinder_local.iscsi_multipath'
 POLL_SECONDS = 0.2
 
 
+def lock_argument_spec():
+    """Options of the modules that lock a (portal, IQN) (documented by the _iscsi_target.locks doc fragment)."""
+    return dict(
+        lock_dir=dict(type='path', default=DEFAULT_LOCK_DIR),
+        lock_timeout=dict(type='int', default=120),
+    )
+
+
 class LockTimeout(Exception):
     """The lock stayed taken for longer than the timeout."""
 

@@ -25,6 +25,7 @@ description:
     visible in the process list for the duration of that call; they never appear in the module output.
 extends_documentation_fragment:
   - cinder_local.iscsi_multipath._attributes
+  - cinder_local.iscsi_multipath._iscsi_target.locks
   - cinder_local.iscsi_multipath._iscsi_target.session_auth
   - cinder_local.iscsi_multipath._iscsi_target.session_timeouts
 attributes:
@@ -73,14 +74,6 @@ options:
     description: With O(state=absent), log out even when LUNs still have devices on the session.
     type: bool
     default: false
-  lock_dir:
-    description: Directory of the per-(portal, IQN) lock files.
-    type: path
-    default: /run/lock/cinder_local.iscsi_multipath
-  lock_timeout:
-    description: Seconds to wait for another run holding the lock of this (portal, IQN).
-    type: int
-    default: 120
 requirements:
   - open-iscsi (iscsiadm, a running iscsid)
   - coreutils timeout
@@ -168,7 +161,7 @@ in_use_luns:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import LockTimeout, target_lock
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import LockTimeout, lock_argument_spec, target_lock
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import (
@@ -192,9 +185,7 @@ def main():
             scan=dict(type='str', choices=['manual', 'auto'], default='manual'),
             iface=dict(type='str', default='default'),
             force=dict(type='bool', default=False),
-            lock_dir=dict(type='path', default='/run/lock/cinder_local.iscsi_multipath'),
-            lock_timeout=dict(type='int', default=120),
-            **session_argument_spec()
+            **dict(lock_argument_spec(), **session_argument_spec())
         ),
         supports_check_mode=True,
     )

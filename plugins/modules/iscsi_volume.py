@@ -35,8 +35,10 @@ description:
 extends_documentation_fragment:
   - cinder_local.iscsi_multipath._attributes
   - cinder_local.iscsi_multipath._iscsi_target.targets
+  - cinder_local.iscsi_multipath._iscsi_target.map
   - cinder_local.iscsi_multipath._iscsi_target.session_auth
   - cinder_local.iscsi_multipath._iscsi_target.session_timeouts
+  - cinder_local.iscsi_multipath._iscsi_target.locks
 attributes:
   check_mode:
     support: full
@@ -60,11 +62,6 @@ options:
       - Session CHAP credentials, the same for every portal. The C(auth) value of the
         P(cinder_local.iscsi_multipath.iscsi_targets#filter) filter fits here unchanged.
       - When omitted, C(node.session.auth.authmethod) is set to C(None).
-  wwid:
-    description:
-      - WWID of the volume (as RV(wwid) returned it). With O(state=present) the paths must show this WWID.
-        With O(state=absent) it finds the map and its paths even when sessions are already gone.
-    type: str
   min_paths:
     description: Fail (and roll back) when fewer paths than this came up; fewer than all only warns.
     type: int
@@ -78,36 +75,12 @@ options:
     description: open-iscsi interface used for new node records.
     type: str
     default: default
-  device_timeout:
-    description: Seconds to wait for the SCSI devices after the LUN scan (rescanned half-way).
-    type: int
-    default: 20
-  map_timeout:
-    description: Seconds to wait for multipathd to build the map, and again for it to become usable.
-    type: int
-    default: 30
-  remove_timeout:
-    description: Seconds to wait for deleted SCSI devices to vanish and multipathd to drop them.
-    type: int
-    default: 30
-  flush_retries:
-    description: Attempts of C(multipath -f) before giving up (or deleting the map with O(force=true)).
-    type: int
-    default: 3
   force:
     description:
       - With O(state=absent), remove the map even when it is in use or cannot be flushed. Data not yet
         written is lost. Sessions other LUNs use are kept all the same.
     type: bool
     default: false
-  lock_dir:
-    description: Directory of the per-(portal, IQN) lock files (shared with M(cinder_local.iscsi_multipath.iscsi_session)).
-    type: path
-    default: /run/lock/cinder_local.iscsi_multipath
-  lock_timeout:
-    description: Seconds to wait for another run holding the lock of a (portal, IQN).
-    type: int
-    default: 120
 requirements:
   - open-iscsi (iscsiadm, a running iscsid)
   - multipath-tools (multipath, multipathd running)
@@ -226,9 +199,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import DeviceManager, checked_targets
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import (
+    DeviceManager, checked_targets, count_problem, device_argument_spec)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import LockTimeout, target_lock
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import LockTimeout, lock_argument_spec, target_lock
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, Stopwatch
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
@@ -383,39 +357,21 @@ class VolumeManager:
 
 def main():
     watch = Stopwatch()
-    module = AnsibleModule(
-        argument_spec=dict(
-            targets=dict(type='list', elements='dict', required=True, options=dict(
-                portal=dict(type='str', required=True),
-                iqn=dict(type='str', required=True),
-                lun=dict(type='int', required=True),
-            )),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            wwid=dict(type='str'),
-            min_paths=dict(type='int', default=1),
-            startup=dict(type='str', choices=['automatic', 'manual', 'onboot'], default='automatic'),
-            iface=dict(type='str', default='default'),
-            device_timeout=dict(type='int', default=20),
-            map_timeout=dict(type='int', default=30),
-            remove_timeout=dict(type='int', default=30),
-            flush_retries=dict(type='int', default=3),
-            force=dict(type='bool', default=False),
-            lock_dir=dict(type='path', default='/run/lock/cinder_local.iscsi_multipath'),
-            lock_timeout=dict(type='int', default=120),
-            **session_argument_spec()
-        ),
-        supports_check_mode=True,
+    argument_spec = dict(
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        startup=dict(type='str', choices=['automatic', 'manual', 'onboot'], default='automatic'),
+        iface=dict(type='str', default='default'),
+        **dict(device_argument_spec(), **lock_argument_spec(), **session_argument_spec())
     )
+    argument_spec['targets']['required'] = True
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     params['scan'] = 'manual'
     try:
         targets = checked_targets(params['targets'])
     except TargetsError as exc:
         module.fail_json(msg=str(exc))
-    problem = timing_problem(params) or ('targets is empty' if not targets else None)
-    for name in ('min_paths', 'device_timeout', 'map_timeout', 'remove_timeout', 'flush_retries'):
-        if not problem and params[name] < 1:
-            problem = '%s must be 1 or more, got %d' % (name, params[name])
+    problem = timing_problem(params) or ('targets is empty' if not targets else None) or count_problem(params)
     if not problem and params['min_paths'] > len(targets):
         problem = 'min_paths is %d but only %d targets are given' % (params['min_paths'], len(targets))
     if problem:

@@ -25,6 +25,7 @@ description:
 extends_documentation_fragment:
   - cinder_local.iscsi_multipath._attributes
   - cinder_local.iscsi_multipath._iscsi_target.targets
+  - cinder_local.iscsi_multipath._iscsi_target.map
 attributes:
   check_mode:
     support: full
@@ -40,36 +41,11 @@ options:
       - The paths of the volume, one per (portal, IQN, LUN); the C(targets) value of the
         P(cinder_local.iscsi_multipath.iscsi_targets#filter) filter fits here.
       - Required with O(state=present). With O(state=absent), O(targets) or O(wwid) (or both) is needed.
-  wwid:
-    description:
-      - WWID of the map (as RV(wwid) returned it). With O(state=present) the paths must show this WWID.
-        With O(state=absent) it finds the map and its paths even when sessions are already gone.
-    type: str
   state:
     description: Whether the map and its SCSI devices should exist.
     type: str
     choices: [present, absent]
     default: present
-  min_paths:
-    description: Fail when fewer paths than this came up (fewer than all only warns).
-    type: int
-    default: 1
-  device_timeout:
-    description: Seconds to wait for the SCSI devices after the LUN scan (rescanned half-way).
-    type: int
-    default: 20
-  map_timeout:
-    description: Seconds to wait for multipathd to build the map, and again for it to become usable.
-    type: int
-    default: 30
-  remove_timeout:
-    description: Seconds to wait for deleted SCSI devices to vanish and multipathd to drop them.
-    type: int
-    default: 30
-  flush_retries:
-    description: Attempts of C(multipath -f) before giving up (or deleting the map with O(force=true)).
-    type: int
-    default: 3
   force:
     description:
       - With O(state=absent), remove the map even when it is in use or cannot be flushed
@@ -159,7 +135,8 @@ removed_devices:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import DeviceManager, checked_targets
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import (
+    DeviceManager, checked_targets, count_problem, device_argument_spec)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
@@ -170,19 +147,8 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targ
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            targets=dict(type='list', elements='dict', options=dict(
-                portal=dict(type='str', required=True),
-                iqn=dict(type='str', required=True),
-                lun=dict(type='int', required=True),
-            )),
-            wwid=dict(type='str'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
-            min_paths=dict(type='int', default=1),
-            device_timeout=dict(type='int', default=20),
-            map_timeout=dict(type='int', default=30),
-            remove_timeout=dict(type='int', default=30),
-            flush_retries=dict(type='int', default=3),
-            force=dict(type='bool', default=False),
+            **device_argument_spec()
         ),
         required_if=[('state', 'present', ('targets',)), ('state', 'absent', ('targets', 'wwid'), True)],
         supports_check_mode=True,
@@ -194,9 +160,9 @@ def main():
         module.fail_json(msg=str(exc))
     if params['state'] == 'present' and not targets:
         module.fail_json(msg='targets is empty')
-    for name in ('min_paths', 'device_timeout', 'map_timeout', 'remove_timeout', 'flush_retries'):
-        if params[name] < 1:
-            module.fail_json(msg='%s must be 1 or more, got %d' % (name, params[name]))
+    problem = count_problem(params)
+    if problem:
+        module.fail_json(msg=problem)
     if params['min_paths'] > max(len(targets), 1) and params['state'] == 'present':
         module.fail_json(msg='min_paths is %d but only %d targets are given' % (params['min_paths'], len(targets)))
     manager = DeviceManager(module, Iscsiadm(module), Multipath(module), Scsi(module))
