@@ -9,41 +9,59 @@ import argparse
 import json
 import statistics
 
-CHAIN, ROLE = "module chain", "volume_attach/volume_detach roles"
+VOLUME, ROLE = "iscsi_volume (one module call per volume)", "volume_attach/volume_detach roles"
 MEASURES = {  # name: (label, ours via, goal text, goal check on (ours, os_brick) medians)
-    "attach_s": ("attach, 2 portals, until a 2-path dm does IO (s)", CHAIN,
+    "attach_s": ("attach, 2 portals, until a 2-path dm does IO (s)", VOLUME,
                  "<= 0.8 x os-brick", lambda o, b: o <= 0.8 * b),
     "io_stall_s": ("longest IO stall, one network cut during direct IO (s)",
-                   CHAIN + ", collection defaults", "<= 5 s", lambda o, b: o <= 5),
-    "io_errors": ("IO errors seen during the cut", CHAIN + ", collection defaults", "0",
+                   VOLUME + ", collection defaults", "<= 5 s", lambda o, b: o <= 5),
+    "io_errors": ("IO errors seen during the cut", VOLUME + ", collection defaults", "0",
                   lambda o, b: o == 0),
     "dead_portal_attach_s": ("attach with one of two portals dropped, until a 1-path dm (s)",
-                             ROLE, "<= 20 s", lambda o, b: o <= 20),
-    "scale_1_s": ("1 volume x 2 portals, attach total (s)", ROLE, "", None),
-    "scale_16_s": ("16 volumes x 2 portals, attach total (s)", ROLE, "<= 4 x scale_1", None),
+                             VOLUME, "<= 20 s", lambda o, b: o <= 20),
+    "scale_1_s": ("1 volume x 2 portals, attach total (s)", VOLUME, "", None),
+    "scale_16_s": ("16 volumes x 2 portals, attach total (s)", VOLUME + ", all at once (async)",
+                   "<= 4 x scale_1", None),
     "path_back_s": ("second path active again after the network returns (s)",
-                    CHAIN + ", collection defaults", "<= 5 s", lambda o, b: o <= 5),
-    "detach_s": ("detach of one 2-path volume (s)", CHAIN, "<= 1.0 x os-brick",
+                    VOLUME + ", collection defaults", "<= 5 s", lambda o, b: o <= 5),
+    "detach_s": ("detach of one 2-path volume (s)", VOLUME, "<= 1.0 x os-brick",
                  lambda o, b: o <= b),
 }
 META = ("date", "machine", "kernel", "accel", "runs", "quick", "wall_s", "load_before",
-        "load_after", "collection_commit", "config")
+        "load_during", "load_after", "collection_commit", "config")
 EXTRA = {
-    "attach_return_s": "attach call returned (module chain / connect_volume) (s)",
+    "attach_return_s": "attach call returned (iscsi_volume task / connect_volume) (s)",
+    "module_attach_s": "iscsi_volume's own time inside the attach task (s)",
+    "module_attach_login_s": "  of which: logins, all portals in parallel (s)",
+    "module_attach_devices_s": "  of which: LUN scan until the SCSI devices show (s)",
+    "module_attach_map_s": "  of which: map built and usable (s)",
+    "module_detach_s": "iscsi_volume's own time inside the detach task (s)",
+    "module_detach_devices_s": "  of which: map flushed, devices deleted (s)",
+    "module_detach_logout_s": "  of which: logouts, all portals in parallel (s)",
     "role_attach_s": "attach via the volume_attach role, until a 2-path dm does IO (s)",
-    "role_overhead_s": "role overhead over the bare module calls (s)",
+    "role_overhead_s": "role overhead over the single iscsi_volume call (s)",
     "role_attach_return_s": "volume_attach role returned (s)",
     "role_detach_s": "detach via the volume_detach role (s)",
+    "chain_attach_s": "attach via the module chain (iscsi_session x2 + multipath_device) (s)",
+    "chain_detach_s": "detach via the module chain (s)",
     "dead_portal_return_s": "attach call returned, one portal dropped (s)",
-    "modules_dead_portal_attach_s": "module chain, attach with one portal dropped (s)",
-    "scale_4_s": "4 volumes x 2 portals, attach total, roles (s)",
-    "scale_16_per_volume_s": "16 volumes, attach time per volume, roles (s)",
-    "detach_1_s": "detach of 1 volume, roles (s)",
-    "detach_4_s": "detach of 4 volumes, roles (s)",
-    "detach_16_s": "detach of 16 volumes, roles (s)",
-    "modules_scale_1_s": "1 volume, module chain (s)",
-    "modules_scale_4_s": "4 volumes one after the other, module chain (s)",
-    "modules_detach_4_s": "detach of 4 volumes, module chain (s)",
+    "module_dead_portal_s": "iscsi_volume's own time, one portal dropped (s)",
+    "module_dead_portal_login_s": "  of which: logins (the dropped portal's bounded wait) (s)",
+    "role_dead_portal_attach_s": "volume_attach role, attach with one portal dropped (s)",
+    "scale_4_s": "4 volumes x 2 portals, attach total (s)",
+    "scale_1_per_volume_s": "1 volume, attach time per volume (s)",
+    "scale_4_per_volume_s": "4 volumes, attach time per volume (s)",
+    "scale_16_per_volume_s": "16 volumes, attach time per volume (s)",
+    "module_scale_16_s": "16 volumes: slowest iscsi_volume call's own time (s)",
+    "detach_1_s": "detach of 1 volume (s)",
+    "detach_4_s": "detach of 4 volumes, one after the other (s)",
+    "detach_16_s": "detach of 16 volumes, one after the other (s)",
+    "role_scale_1_s": "1 volume, volume_attach role (s)",
+    "role_scale_4_s": "4 volumes, volume_attach role (s)",
+    "role_scale_16_s": "16 volumes, volume_attach role (s)",
+    "role_detach_1_s": "detach of 1 volume, volume_detach role (s)",
+    "role_detach_4_s": "detach of 4 volumes, volume_detach role (s)",
+    "role_detach_16_s": "detach of 16 volumes, volume_detach role (s)",
     "path_failed_s": "path marked failed after the cut (s)",
     "bytes_verified": "bytes read back and verified during the cut",
     "mismatches": "verify mismatches during the cut",
@@ -86,12 +104,12 @@ def summarise(samples: dict, meta: dict) -> dict:
         out[name] = {"ours": ours, "os_brick": brick, "ratio": ratio,
                      "samples": {"ours": samples.get((name, "ours"), []),
                                  "os_brick": samples.get((name, "os_brick"), [])}}
-    for name in MEASURES:  # no role sample (the role failed or was not run): the module chain's
-        chain = out.get("modules_" + name, {}).get("ours")
-        if out.get(name, {}).get("ours") is None and chain is not None:
+    for name in MEASURES:  # no iscsi_volume sample (it failed or was not run): the role's
+        role = out.get("role_" + name, {}).get("ours")
+        if out.get(name, {}).get("ours") is None and role is not None:
             brick = out.get(name, {}).get("os_brick")
-            out[name] = dict(out.get(name, {}), ours=chain, via=CHAIN, os_brick=brick,
-                             ratio=round(chain / brick, 2) if brick else None)
+            out[name] = dict(out.get(name, {}), ours=role, via=ROLE, os_brick=brick,
+                             ratio=round(role / brick, 2) if brick else None)
     attach, role = out.get("attach_s", {}).get("ours"), out.get("role_attach_s", {}).get("ours")
     if attach is not None and role is not None:
         out["role_overhead_s"] = {"ours": round(role - attach, 3), "os_brick": None, "ratio": None}
@@ -120,6 +138,13 @@ def fmt(value) -> str:
     return "-" if value is None else ("%g" % value if isinstance(value, float) else str(value))
 
 
+def counts(entry: dict) -> str:
+    found = entry.get("samples")
+    if not found:
+        return "-"
+    return "%d/%d" % (len(found["ours"]), len(found["os_brick"]))
+
+
 def markdown(summary: dict, meta: dict, notes: list) -> str:
     lines = ["# Benchmark: cinder_local.iscsi_multipath vs os-brick 7.1.1", "",
              "Generated by `bench/run.sh` (do not edit by hand).", "",
@@ -127,22 +152,23 @@ def markdown(summary: dict, meta: dict, notes: list) -> str:
     for key in META:
         if key in meta:
             lines.append("| %s | %s |" % (key, meta[key]))
-    lines += ["", "Medians; ratio = ours / os-brick.", "",
-              "| measure | ours via | ours | os-brick | ratio | goal | status |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += ["", "Medians; ratio = ours / os-brick; n = samples (ours/os-brick).", "",
+              "| measure | ours via | ours | os-brick | ratio | n | goal | status |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, (label, via, goal, _check) in MEASURES.items():
         entry = summary.get(name, {})
         via = entry.get("via", via)
-        lines.append("| %s `%s` | %s | %s | %s | %s | %s | %s |" % (
+        lines.append("| %s `%s` | %s | %s | %s | %s | %s | %s | %s |" % (
             label, name, via, fmt(entry.get("ours")), fmt(entry.get("os_brick")),
-            fmt(entry.get("ratio")), goal, goal_status(name, summary)))
-    lines += ["", "Details:", "", "| measure | ours | os-brick | ratio |",
-              "| --- | --- | --- | --- |"]
+            fmt(entry.get("ratio")), counts(entry), goal, goal_status(name, summary)))
+    lines += ["", "Details:", "", "| measure | ours | os-brick | ratio | n |",
+              "| --- | --- | --- | --- | --- |"]
     for name, label in EXTRA.items():
         if name in summary:
             entry = summary[name]
-            lines.append("| %s `%s` | %s | %s | %s |" % (
-                label, name, fmt(entry["ours"]), fmt(entry["os_brick"]), fmt(entry["ratio"])))
+            lines.append("| %s `%s` | %s | %s | %s | %s |" % (
+                label, name, fmt(entry["ours"]), fmt(entry["os_brick"]), fmt(entry["ratio"]),
+                counts(entry)))
     if notes:
         lines += ["", "Notes:", ""] + ["- " + note for note in notes]
     return "\n".join(lines) + "\n"

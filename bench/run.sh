@@ -11,7 +11,10 @@ QUICK=0
 export LAB_NAME=${LAB_NAME:-bench}
 RUNS=${BENCH_RUNS:-$([ $QUICK = 1 ] && echo 1 || echo 5)}
 SLOW_RUNS=${BENCH_SLOW_RUNS:-$RUNS}          # stall and dead-portal runs (each takes minutes)
-MODULE_VARIANTS=${BENCH_MODULE_VARIANTS:-1}  # 0: dead portal and scale through the roles only
+CHAIN_RUNS=${BENCH_CHAIN_RUNS:-$RUNS}        # cycles of the module chain (iscsi_session + multipath_device)
+ROLE_RUNS=${BENCH_ROLE_RUNS:-$RUNS}          # cycles of the volume_attach/volume_detach roles
+ROLE_VARIANTS=${BENCH_ROLE_VARIANTS:-1}      # 0: dead portal and scale through iscsi_volume only
+DEADLINE=${BENCH_DEADLINE:-}                 # date(1) time after which no new measurement starts
 SCALES=${BENCH_SCALES:-$([ $QUICK = 1 ] && echo "1 4" || echo "1 4 16")}
 VOLUMES=$(tr ' ' '\n' <<< "$SCALES" | sort -n | tail -1)
 OUT=$REPO/.cache/bench/$(date -u +%Y%m%dT%H%M%SZ)
@@ -88,7 +91,7 @@ save() { tee "$OUT/$1.json"; }  # keep every driver output next to the raw sampl
 # IO stall + path back: direct IO on the map while network B is cut, then restored.
 stall_run() {  # stall_run APPROACH TAG
     local approach=$1 tag=$2 dev portal net
-    if [ "$approach" = ours ]; then with_ci 1 1 ours attach --mode modules > /dev/null
+    if [ "$approach" = ours ]; then with_ci 1 1 ours attach --mode volume > /dev/null
     else with_ci 1 1 osbrick attach > /dev/null; fi
     dev=$(g python3 "$GUEST/mpstate.py" wait "target:$(iqn 1)/1" --paths 2 | jq -r .dev)
     [ -n "$dev" ] && [ "$dev" != null ] || return 1
@@ -120,7 +123,7 @@ stall_run() {  # stall_run APPROACH TAG
         done
         jq -c -n --slurpfile io /tmp/bench/io.json --slurpfile watch /tmp/bench/watch.json \
             '{io: \$io[0], watch: \$watch[0]}'" | save "stall-$approach-$tag" | add stall "$approach"
-    detach "$approach" modules > /dev/null
+    detach "$approach" volume > /dev/null
 }
 
 detach() {  # detach APPROACH MODE
@@ -138,6 +141,11 @@ attach() {  # attach APPROACH MODE FIRST LAST [PATHS]
 measure() {  # measure DESCRIPTION FUNCTION ARGS...
     local what=$1
     shift
+    if [ -n "$DEADLINE" ] && [ "$(date +%s)" -ge "$(date -d "$DEADLINE" +%s)" ]; then
+        log "skipped (deadline $DEADLINE): $what"
+        note "not run (deadline $DEADLINE reached): $what"
+        return 0
+    fi
     log "$what"
     if ! "$@"; then
         log "FAILED: $what (see $OUT/*.json)"
@@ -155,10 +163,13 @@ cleanup_guest() {  # after a failure: no map, session or node record may leak in
 
 cycle() {  # cycle APPROACH MODE
     if [ "$1" = ours ] && [ "$2" = role ]; then
-        with_ci 1 1 ours cycle --mode role --runs "$RUNS" | save cycle-ours-role \
+        with_ci 1 1 ours cycle --mode role --runs "$ROLE_RUNS" | save cycle-ours-role \
             | add cycle ours --prefix role_
+    elif [ "$1" = ours ] && [ "$2" = modules ]; then
+        with_ci 1 1 ours cycle --mode modules --runs "$CHAIN_RUNS" | save cycle-ours-chain \
+            | add cycle ours --prefix chain_
     elif [ "$1" = ours ]; then
-        with_ci 1 1 ours cycle --mode modules --runs "$RUNS" | save cycle-ours | add cycle ours
+        with_ci 1 1 ours cycle --mode volume --runs "$RUNS" | save cycle-ours | add cycle ours
     else with_ci 1 1 osbrick cycle --runs "$RUNS" | save cycle-osbrick | add cycle os_brick; fi
 }
 
@@ -176,7 +187,7 @@ trace_ours() {
     g sh -c "rm -f /tmp/bench/module-rss.txt
         strace -f -ttt -qq -s 64 -e trace=execve,exit_group -o /tmp/bench/trace-ours.txt \
             python3 $GUEST/ours_driver.py --collections $OUT/collections --interpreter $GUEST/pyrss.sh \
-            cycle --mode modules --runs 1 --paths 0 --ci $(ci 1) > /dev/null
+            cycle --mode volume --runs 1 --paths 0 --ci $(ci 1) > /dev/null
         python3 $GUEST/cmdcount.py /tmp/bench/trace-ours.txt --rss /tmp/bench/module-rss.txt" \
         | save trace-ours | add trace ours
 }
@@ -202,28 +213,34 @@ phase_collection() {
     local r n
     log "collection defaults: roles initiator + multipath"
     ours setup > "$OUT/setup.json"
-    measure "cycles, module chain" cycle ours modules
-    measure "cycles, roles" cycle ours role
+    # most wanted first: a run cut short by BENCH_DEADLINE still has the main ratios
+    measure "cycles, iscsi_volume" cycle ours volume
     measure "cycles, os-brick" cycle os_brick -
-    for r in $(seq 1 "$SLOW_RUNS"); do
-        measure "stall, ours, collection defaults, run $r" stall_run ours "$r"
-    done
     "$LABCTL" cut B --mode drop
     for r in $(seq 1 "$SLOW_RUNS"); do
-        measure "dead portal, roles, run $r" dead_portal ours role "" "$r"
-        [ "$MODULE_VARIANTS" = 0 ] ||
-            measure "dead portal, module chain, run $r" dead_portal ours modules modules_ "$r"
+        measure "dead portal, iscsi_volume, run $r" dead_portal ours volume "" "$r"
         measure "dead portal, os-brick, run $r" dead_portal os_brick - "" "$r"
     done
     "$LABCTL" restore B
     for n in $SCALES; do
-        measure "scale $n, roles" scale ours role "" "$n"
-        [ "$MODULE_VARIANTS" = 0 ] || [ "$n" -gt 4 ] ||
-            measure "scale $n, module chain" scale ours modules modules_ "$n"
+        measure "scale $n, iscsi_volume" scale ours volume "" "$n"
         measure "scale $n, os-brick" scale os_brick - "" "$n"
+    done
+    for r in $(seq 1 "$SLOW_RUNS"); do
+        measure "stall, ours, collection defaults, run $r" stall_run ours "$r"
     done
     measure "command counts and peak memory, ours (strace, not timed)" trace_ours
     measure "command counts and peak memory, os-brick (strace, not timed)" trace_osbrick
+    [ "$ROLE_RUNS" = 0 ] || measure "cycles, roles" cycle ours role
+    [ "$CHAIN_RUNS" = 0 ] || measure "cycles, module chain" cycle ours modules
+    if [ "$ROLE_VARIANTS" != 0 ]; then
+        "$LABCTL" cut B --mode drop
+        measure "dead portal, roles" dead_portal ours role role_ 1
+        "$LABCTL" restore B
+        for n in $SCALES; do
+            [ "$n" -gt 4 ] || measure "scale $n, roles" scale ours role role_ "$n"
+        done
+    fi
 }
 
 main() {
@@ -233,17 +250,20 @@ main() {
     started=$(date +%s)
     meta date "$(date -u +%Y-%m-%dT%H:%MZ)"
     meta machine "$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
-    meta runs "$RUNS (stall and dead portal: $SLOW_RUNS)"
+    meta runs "cycles $RUNS (roles: $ROLE_RUNS, module chain: $CHAIN_RUNS); stall and dead portal: $SLOW_RUNS (roles: 1); scale: 1 each"
     meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
     meta quick "$([ $QUICK = 1 ] && echo yes || echo no)"
-    meta config "io_stall/io_errors/path_back: ours on the collection's defaults (roles initiator + multipath, iscsi_session defaults), os-brick on Debian's (iscsid.conf as shipped, no multipath.conf); every other measure: both on the collection's configuration"
+    meta config "io_stall/io_errors/path_back: ours on the collection's defaults (roles initiator + multipath; iscsi_volume with the volume_attach role's session defaults), os-brick on Debian's (iscsid.conf as shipped, no multipath.conf); every other measure: both on the collection's configuration"
     make_collection
     make_volumes
-    trap '"$LABCTL" down' EXIT
+    while sleep 30; do cut -d' ' -f1 /proc/loadavg; done > "$OUT/load.txt" &
+    SAMPLER=$!
+    trap '"$LABCTL" down; kill $SAMPLER 2> /dev/null' EXIT
     lab_up
     phase_distro
     phase_collection
     meta wall_s "$(( $(date +%s) - started ))"
+    meta load_during "$(sort -n "$OUT/load.txt" | awk '{v[NR] = $1} END {if (NR) printf "1-min load average every 30 s: min %s, median %s, max %s (%d samples)", v[1], v[int((NR + 1) / 2)], v[NR], NR}')"
     meta load_after "$(cut -d' ' -f1-3 /proc/loadavg) (host load average: other labs share the 2 cores)"
     python3 bench/report.py "$RAW" --json "$OUT/results.json" --md "$OUT/results.md"
     if [ $QUICK = 0 ]; then cp "$OUT/results.json" "$OUT/results.md" bench/; fi

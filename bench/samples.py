@@ -19,6 +19,14 @@ def sample(approach: str, measure: str, value) -> dict:
     return {"approach": approach, "measure": measure, "value": value}
 
 
+def from_module(phases, approach: str, name: str) -> list:
+    """iscsi_volume's own seconds (total and per phase) as <name>_s, <name>_<phase>."""
+    if not phases:
+        return []
+    return [sample(approach, name + ("_s" if key == "total_s" else "_" + key), value)
+            for key, value in sorted(phases.items())]
+
+
 def from_cycle(data: dict, approach: str, prefix: str) -> list:
     out = []
     for run in data["runs"]:
@@ -26,6 +34,8 @@ def from_cycle(data: dict, approach: str, prefix: str) -> list:
             out.append(sample(approach, prefix + "attach_s", run["ready_s"]))
         out.append(sample(approach, prefix + "attach_return_s", run["connect_s"]))
         out.append(sample(approach, prefix + "detach_s", run.get("detach_s")))
+        out += from_module(run.get("module"), approach, prefix + "module_attach")
+        out += from_module(run.get("detach_module"), approach, prefix + "module_detach")
     return out
 
 
@@ -37,15 +47,22 @@ def from_scale(data: dict, approach: str, count: int, prefix: str) -> list:
         if total is not None:
             out.append(sample(approach, prefix + "scale_%d_per_volume_s" % count,
                               round(total / count, 3)))
+        phases = data["volumes"][0].get("module") if data["volumes"] else None
+        if phases:
+            out.append(sample(approach, prefix + "module_scale_%d_s" % count, phases["total_s"]))
         return out
-    return [sample(approach, prefix + "detach_%d_s" % count, data["total_s"])]
+    out = [sample(approach, prefix + "detach_%d_s" % count, data["total_s"])]
+    if data.get("module_total_s") is not None:
+        out.append(sample(approach, prefix + "module_detach_%d_s" % count, data["module_total_s"]))
+    return out
 
 
 def from_dead(data: dict, approach: str, prefix: str) -> list:
     vol = data["volumes"][0]
     return [sample(approach, prefix + "dead_portal_attach_s",
                    vol["ready_s"] if vol.get("ready") else None),
-            sample(approach, prefix + "dead_portal_return_s", vol["connect_s"])]
+            sample(approach, prefix + "dead_portal_return_s", vol["connect_s"])] + from_module(
+                vol.get("module"), approach, prefix + "module_dead_portal")
 
 
 def from_stall(data: dict, approach: str) -> list:

@@ -1,14 +1,17 @@
 """Drive the collection the way a user does, with ansible's local connection inside the lab
 guest (no ssh between controller and managed host, so no ssh noise in the timings).
 
-  ours_driver.py cycle  --ci A.json --runs N [--mode modules|role]
+  ours_driver.py cycle  --ci A.json --runs N [--mode volume|modules|role]
   ours_driver.py attach --ci A.json [--ci B.json ...] --state S [--paths 2] [--mode ...]
   ours_driver.py detach --state S [--mode ...]
   ours_driver.py setup                 roles initiator + multipath with their defaults
 
-One ansible-playbook process per command (bench/ansible/*.yml); the bench_timer callback
-records every task. Times are task spans (first task start to last task end of a step),
-so ansible-playbook's own start-up is excluded and reported apart as playbook_wall_s.
+Modes: volume = one iscsi_volume call per volume (several volumes: all at once, async);
+modules = the chain iscsi_session per portal + multipath_device; role = volume_attach/detach.
+One ansible-playbook process per command (bench/ansible/*.yml), ANSIBLE_PIPELINING on; the
+bench_timer callback records every task. Times are task spans (first task start to last task
+end of a step), so ansible-playbook's own start-up is excluded and reported apart as
+playbook_wall_s; iscsi_volume's own seconds per phase are reported as `module`.
 Prints the same JSON shapes as osbrick_driver.py.
 """
 from __future__ import annotations
@@ -29,13 +32,16 @@ def run_playbook(play: str, extra: dict, args: argparse.Namespace) -> tuple[list
     timer = os.path.join(WORK, "timer-%s-%d.jsonl" % (play, os.getpid()))
     vars_file = os.path.join(WORK, "vars-%d.json" % os.getpid())
     extra = dict(extra, bench_mode=args.mode, bench_guest_dir=HERE,
-                 ansible_python_interpreter=args.interpreter)
+                 ansible_python_interpreter=args.interpreter,
+                 bench_role_defaults_file=os.path.join(
+                     args.collections, "ansible_collections", "cinder_local", "iscsi_multipath",
+                     "roles", "volume_attach", "defaults", "main.yml"))
     with open(vars_file, "w", encoding="utf-8") as handle:
         json.dump(extra, handle)
     ci_dir = os.path.dirname(os.path.abspath(args.ci[0])) if args.ci else WORK
     env = dict(os.environ, BENCH_TIMER_OUT=timer, BENCH_CI_DIR=ci_dir, ANSIBLE_COLLECTIONS_PATH=args.collections,
                ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCH, "ansible", "callback_plugins"),
-               ANSIBLE_CALLBACKS_ENABLED="bench_timer", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_CALLBACKS_ENABLED="bench_timer", ANSIBLE_NOCOLOR="1", ANSIBLE_PIPELINING="1",
                ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
     cmd = [args.ansible_playbook, "-i", "localhost,", "-c", "local",
            os.path.join(BENCH, "ansible", play + ".yml"), "-e", "@" + vars_file]
@@ -94,14 +100,24 @@ def waited(lines: list) -> dict:
     return {"ready": False, "elapsed_s": 0.0}
 
 
+def module_phases(lines: list) -> dict | None:
+    """iscsi_volume's own seconds per phase; several calls at once: the slowest of each phase."""
+    found = [e for x in lines for e in x.get("elapsed") or []]
+    if not found:
+        return None
+    return dict((key, max(e.get(key, 0.0) for e in found)) for key in sorted(set().union(*found)))
+
+
 def summarise_run(run: dict) -> dict:
     wait = waited(run.get("wait", []))
     attach = span(run.get("attach", []))
     out = {"connect_s": attach, "ready_s": round(attach + wait["elapsed_s"], 3),
            "ready": wait["ready"], "active_paths": wait.get("paths"),
-           "attach_modules_s": module_sum(run.get("attach", []))}
+           "attach_modules_s": module_sum(run.get("attach", [])),
+           "module": module_phases(run.get("attach", []) + run.get("collect", []))}
     if "detach" in run:
         out["detach_s"] = span(run["detach"])
+        out["detach_module"] = module_phases(run["detach"])
     return out
 
 
@@ -133,9 +149,12 @@ def cmd_detach(args) -> dict:
     with open(args.state, encoding="utf-8") as handle:
         args.ci = json.load(handle)["ci"]
     lines, wall = run_playbook("detach", {"bench_ci_files": args.ci}, args)
-    per = [span(run.get("detach", [])) for run in split_runs(lines)]
-    return {"total_s": round(sum(per), 3), "per_run_s": per, "playbook_wall_s": wall,
-            "tasks": task_times(lines)}
+    runs = split_runs(lines)
+    per = [span(run.get("detach", [])) for run in runs]
+    phases = [module_phases(run.get("detach", [])) for run in runs]
+    module = round(sum(p["total_s"] for p in phases), 3) if all(phases) and phases else None
+    return {"total_s": round(sum(per), 3), "per_run_s": per, "module_total_s": module,
+            "playbook_wall_s": wall, "tasks": task_times(lines)}
 
 
 def cmd_setup(args) -> dict:
@@ -150,7 +169,7 @@ def main() -> None:
     parser.add_argument("--ci", action="append", default=[])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--paths", type=int, default=2)
-    parser.add_argument("--mode", choices=("modules", "role"), default="modules")
+    parser.add_argument("--mode", choices=("volume", "modules", "role"), default="volume")
     parser.add_argument("--state", default=os.path.join(WORK, "ours-state.json"))
     parser.add_argument("--collections", required=True)
     parser.add_argument("--ansible-playbook", default="/work/main/.venv/bin/ansible-playbook")

@@ -45,6 +45,11 @@ class CallbackModule(CallbackBase):
                 line["json"] = json.loads(stdout)
             except ValueError:
                 pass
+        # iscsi_volume's own seconds per phase (of each item of a loop)
+        found = [item.get("elapsed") for item in [res] + list(res.get("results") or [])
+                 if isinstance(item, dict) and isinstance(item.get("elapsed"), dict)]
+        if found:
+            line["elapsed"] = found
         if status == "failed":
             line["msg"] = str(res.get("msg", ""))[:500]
         with open(self._out, "a", encoding="utf-8") as handle:
