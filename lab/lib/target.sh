@@ -32,7 +32,7 @@ target_add() {
         die "target add: --chap-user needs a readable --chap-password-file"
     tid=$(target_tid "$iqn")
     if [ -z "$tid" ]; then
-        tid=$(tgtadm_run --op show --mode target | awk '$1 == "Target" {sub(":", "", $2); if ($2 > max) max = $2} END {print max + 1}')
+        tid=$(tgtadm_run --op show --mode target | awk '$1 == "Target" {sub(":", "", $2); if ($2 + 0 > max) max = $2 + 0} END {print max + 1}')
         tgtadm_run --op new --mode target --tid "$tid" -T "$iqn" || die "cannot create target $iqn"
         tgtadm_run --op bind --mode target --tid "$tid" -I ALL || die "cannot bind target $iqn"
     fi
