@@ -76,7 +76,7 @@ def split_runs(lines: list) -> list:
     runs = []
     for line in lines:
         kind = step(line)
-        if kind == "run":
+        if kind == "run" and line["status"] != "skipped":
             runs.append({})
         elif kind and runs and line["status"] != "skipped":
             runs[-1].setdefault(kind, []).append(line)
