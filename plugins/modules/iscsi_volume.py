@@ -271,17 +271,21 @@ class VolumeManager:
         with target_lock(entry['portal'], entry['iqn'], self.params['lock_dir'], self.params['lock_timeout']):
             return action()
 
+    def _guarded(self, entry, action):
+        """action() under the lock; a failure is kept in self.errors and becomes an outcome with 'error'."""
+        try:
+            return self._locked(entry, action)
+        except LockTimeout as exc:
+            error = CommandError(str(exc))
+        except CommandError as exc:
+            error = exc
+        self.errors[(entry['portal'], entry['iqn'])] = error
+        return {'portal': entry['portal'], 'iqn': entry['iqn'], 'error': error.msg}
+
     def _login(self, entry, sessions):
         watch = Stopwatch()
         manager = self._session(entry)
-        try:
-            outcome = self._locked(entry, lambda: manager.present(self.params, sessions))
-        except CommandError as exc:
-            self.errors[(entry['portal'], entry['iqn'])] = exc
-            outcome = {'portal': entry['portal'], 'iqn': entry['iqn'], 'error': exc.msg}
-        except LockTimeout as exc:
-            self.errors[(entry['portal'], entry['iqn'])] = CommandError(str(exc))
-            outcome = {'portal': entry['portal'], 'iqn': entry['iqn'], 'error': str(exc)}
+        outcome = self._guarded(entry, lambda: manager.present(self.params, sessions))
         outcome = dict((key, value) for key, value in outcome.items() if key not in ('changed', 'scsi_host'))
         outcome['elapsed_s'] = watch.total()
         return outcome
@@ -294,7 +298,7 @@ class VolumeManager:
             except (CommandError, LockTimeout) as exc:
                 self.module.warn('could not roll back the login to %s %s: %s' % (
                     outcome['portal'], outcome['iqn'], getattr(exc, 'msg', exc)))
-        in_parallel(undo, [o for o in outcomes if 'error' not in o and (o['created_node'] or o['logged_in'])])
+        in_parallel(undo, [o for o in live_outcomes(outcomes) if o['created_node'] or o['logged_in']])
 
     def present(self, targets):
         watch = self.devices.stopwatch
@@ -337,14 +341,7 @@ class VolumeManager:
 
         def logout(entry):
             manager = self._session(entry)
-            try:
-                return self._locked(entry, lambda: manager.absent(entry['lun'], False, lun_removed=check))
-            except CommandError as exc:
-                self.errors[(entry['portal'], entry['iqn'])] = exc
-                return {'portal': entry['portal'], 'iqn': entry['iqn'], 'error': exc.msg}
-            except LockTimeout as exc:
-                self.errors[(entry['portal'], entry['iqn'])] = CommandError(str(exc))
-                return {'portal': entry['portal'], 'iqn': entry['iqn'], 'error': str(exc)}
+            return self._guarded(entry, lambda: manager.absent(entry['lun'], False, lun_removed=check))
         outcomes = self.outcomes = in_parallel(logout, sessions_of(targets))
         watch.mark('logout')
         removed['changed'] = removed['changed'] or any(o.get('changed') for o in outcomes)
