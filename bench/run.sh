@@ -11,6 +11,7 @@ QUICK=0
 export LAB_NAME=${LAB_NAME:-bench}
 RUNS=${BENCH_RUNS:-$([ $QUICK = 1 ] && echo 1 || echo 5)}
 SLOW_RUNS=${BENCH_SLOW_RUNS:-$RUNS}          # stall and dead-portal runs (each takes minutes)
+SCALE_RUNS=${BENCH_SCALE_RUNS:-$RUNS}        # rounds of every scale
 CHAIN_RUNS=${BENCH_CHAIN_RUNS:-$RUNS}        # cycles of the module chain (iscsi_session + multipath_device)
 ROLE_RUNS=${BENCH_ROLE_RUNS:-$RUNS}          # cycles of the volume_attach/volume_detach roles
 ROLE_VARIANTS=${BENCH_ROLE_VARIANTS:-1}      # 0: dead portal and scale through iscsi_volume only
@@ -43,7 +44,8 @@ with_ci() {  # with_ci FIRST LAST CMD...: CMD ... --ci vol-FIRST.json ... --ci v
     "${args[@]}"
 }
 
-ours() { g python3 "$GUEST/ours_driver.py" --collections "$OUT/collections" "$@"; }
+# ansible-playbook runs on this host as the controller and reaches the guest over ssh, as AWX does
+ours() { python3 "$GUEST/ours_driver.py" --collections "$OUT/collections" --inventory "$("$LABCTL" inventory)" "$@"; }
 osbrick() { g "$OSB_PY" "$GUEST/osbrick_driver.py" "$@" 2> >(grep -v -i eventlet >&2); }
 
 make_collection() {  # the committed collection, as ansible_collections/cinder_local/iscsi_multipath
@@ -91,7 +93,7 @@ save() { tee "$OUT/$1.json"; }  # keep every driver output next to the raw sampl
 # IO stall + path back: direct IO on the map while network B is cut, then restored.
 stall_run() {  # stall_run APPROACH TAG
     local approach=$1 tag=$2 dev portal net
-    if [ "$approach" = ours ]; then with_ci 1 1 ours attach --mode volume > /dev/null
+    if [ "$approach" = ours ]; then with_ci 1 1 ours attach --mode volume --state "$OUT/ours-state.json" > /dev/null
     else with_ci 1 1 osbrick attach > /dev/null; fi
     dev=$(g python3 "$GUEST/mpstate.py" wait "target:$(iqn 1)/1" --paths 2 | jq -r .dev)
     [ -n "$dev" ] && [ "$dev" != null ] || return 1
@@ -127,12 +129,12 @@ stall_run() {  # stall_run APPROACH TAG
 }
 
 detach() {  # detach APPROACH MODE
-    if [ "$1" = ours ]; then ours detach --mode "$2" --state /tmp/bench/ours-state.json
+    if [ "$1" = ours ]; then ours detach --mode "$2" --state "$OUT/ours-state.json"
     else osbrick detach --state /tmp/bench/osbrick-state.json; fi
 }
 
 attach() {  # attach APPROACH MODE FIRST LAST [PATHS]
-    if [ "$1" = ours ]; then with_ci "$3" "$4" ours attach --mode "$2" --paths "${5:-2}"
+    if [ "$1" = ours ]; then with_ci "$3" "$4" ours attach --mode "$2" --paths "${5:-2}" --state "$OUT/ours-state.json"
     else with_ci "$3" "$4" osbrick attach --paths "${5:-2}"; fi
 }
 
@@ -178,9 +180,9 @@ dead_portal() {  # dead_portal APPROACH MODE PREFIX TAG (network B is already cu
         detach "$1" "$2" > /dev/null
 }
 
-scale() {  # scale APPROACH MODE PREFIX N
-    attach "$1" "$2" 1 "$4" | save "scale-$1-$2-$4" | add scale "$1" "$4" --prefix "$3" &&
-        detach "$1" "$2" | save "scale-detach-$1-$2-$4" | add scale "$1" "$4" --prefix "$3"
+scale() {  # scale APPROACH MODE PREFIX N TAG
+    attach "$1" "$2" 1 "$4" | save "scale-$1-$2-$4-$5" | add scale "$1" "$4" --prefix "$3" &&
+        detach "$1" "$2" | save "scale-detach-$1-$2-$4-$5" | add scale "$1" "$4" --prefix "$3"
 }
 
 trace_ours() {
@@ -222,9 +224,11 @@ phase_collection() {
         measure "dead portal, os-brick, run $r" dead_portal os_brick - "" "$r"
     done
     "$LABCTL" restore B
-    for n in $SCALES; do
-        measure "scale $n, iscsi_volume" scale ours volume "" "$n"
-        measure "scale $n, os-brick" scale os_brick - "" "$n"
+    for r in $(seq 1 "$SCALE_RUNS"); do
+        for n in $SCALES; do
+            measure "scale $n, iscsi_volume, run $r" scale ours volume "" "$n" "$r"
+            measure "scale $n, os-brick, run $r" scale os_brick - "" "$n" "$r"
+        done
     done
     for r in $(seq 1 "$SLOW_RUNS"); do
         measure "stall, ours, collection defaults, run $r" stall_run ours "$r"
@@ -238,7 +242,7 @@ phase_collection() {
         measure "dead portal, roles" dead_portal ours role role_ 1
         "$LABCTL" restore B
         for n in $SCALES; do
-            [ "$n" -gt 4 ] || measure "scale $n, roles" scale ours role role_ "$n"
+            [ "$n" -gt 4 ] || measure "scale $n, roles" scale ours role role_ "$n" 1
         done
     fi
 }
@@ -250,7 +254,7 @@ main() {
     started=$(date +%s)
     meta date "$(date -u +%Y-%m-%dT%H:%MZ)"
     meta machine "$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
-    meta runs "cycles $RUNS (roles: $ROLE_RUNS, module chain: $CHAIN_RUNS); stall and dead portal: $SLOW_RUNS (roles: 1); scale: 1 each"
+    meta runs "cycles $RUNS (roles: $ROLE_RUNS, module chain: $CHAIN_RUNS); stall and dead portal: $SLOW_RUNS (roles: 1); scale: $SCALE_RUNS each (roles: 1)"
     meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
     meta quick "$([ $QUICK = 1 ] && echo yes || echo no)"
     meta config "io_stall/io_errors/path_back: ours on the collection's defaults (roles initiator + multipath; iscsi_volume with the volume_attach role's session defaults), os-brick on Debian's (iscsid.conf as shipped, no multipath.conf); every other measure: both on the collection's configuration"

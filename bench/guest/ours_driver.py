@@ -1,5 +1,6 @@
-"""Drive the collection the way a user does, with ansible's local connection inside the lab
-guest (no ssh between controller and managed host, so no ssh noise in the timings).
+"""Drive the collection the way a user does: ansible-playbook on the lab host as the controller,
+ssh into the guest as the managed host (--inventory, the lab's inventory), or with ansible's local
+connection inside the guest (no --inventory; the strace command counts use that).
 
   ours_driver.py cycle  --ci A.json --runs N [--mode volume|modules|role]
   ours_driver.py attach --ci A.json [--ci B.json ...] --state S [--paths 2] [--mode ...]
@@ -43,8 +44,8 @@ def run_playbook(play: str, extra: dict, args: argparse.Namespace) -> tuple[list
                ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCH, "ansible", "callback_plugins"),
                ANSIBLE_CALLBACKS_ENABLED="bench_timer", ANSIBLE_NOCOLOR="1", ANSIBLE_PIPELINING="1",
                ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
-    cmd = [args.ansible_playbook, "-i", "localhost,", "-c", "local",
-           os.path.join(BENCH, "ansible", play + ".yml"), "-e", "@" + vars_file]
+    where = ["-i", args.inventory] if args.inventory else ["-i", "localhost,", "-c", "local"]
+    cmd = [args.ansible_playbook, *where, os.path.join(BENCH, "ansible", play + ".yml"), "-e", "@" + vars_file]
     started = time.monotonic()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     wall = round(time.monotonic() - started, 3)
@@ -172,7 +173,9 @@ def main() -> None:
     parser.add_argument("--mode", choices=("volume", "modules", "role"), default="volume")
     parser.add_argument("--state", default=os.path.join(WORK, "ours-state.json"))
     parser.add_argument("--collections", required=True)
-    parser.add_argument("--ansible-playbook", default="/work/main/.venv/bin/ansible-playbook")
+    parser.add_argument("--inventory", help="the lab's inventory: run as the controller, over ssh")
+    parser.add_argument("--ansible-playbook",
+                        default=os.path.join(os.path.dirname(BENCH), ".venv", "bin", "ansible-playbook"))
     parser.add_argument("--interpreter", default="/usr/bin/python3")
     args = parser.parse_args()
     os.makedirs(WORK, exist_ok=True)

@@ -95,6 +95,7 @@ class DeviceManager:
         self.poll = poll
         self.changed = False
         self.new_map = None
+        self.scanned = []
         self.stopwatch = Stopwatch()
 
     def paths(self, targets):
@@ -126,7 +127,7 @@ class DeviceManager:
 
     def present(self, targets, params):
         paths, missing = self.paths(targets)
-        unscanned = [path for path in paths if not path['dev']]
+        unscanned = self.scanned = [path for path in paths if not path['dev']]
         if unscanned:
             self.changed = True
             if self.module.check_mode:
@@ -144,13 +145,14 @@ class DeviceManager:
         try:
             result = self._assemble(paths, missing, params)
         except CommandError:
-            self._undo([path['dev'] for path in unscanned if path['dev']])
+            self.rollback()
             raise
         self.stopwatch.mark('map')
         return result
 
-    def _undo(self, scanned):
-        """Remove a map this run created and the devices it scanned in, so a failed attach leaves nothing."""
+    def rollback(self):
+        """Remove a map present() created and the devices it scanned in, so a failed attach leaves nothing."""
+        scanned = [path['dev'] for path in self.scanned if path['dev']]
         if self.new_map and self.scsi.dm_name(self.new_map):
             try:
                 self.multipath.flush(self.scsi.dm_name(self.new_map))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: iscsi_volume
-short_description: Attach or detach one iSCSI volume over all its portals in a single call
+short_description: Attach or detach iSCSI volumes over all their portals in a single call
 version_added: 0.2.0
 description:
   - The single-call equivalent of os-brick's C(connect_volume)/C(disconnect_volume) for multipath iSCSI;
@@ -28,6 +28,9 @@ description:
   - O(state=absent) flushes and removes the map (refused while it is mounted or held unless O(force=true)),
     flushes and deletes the volume's SCSI devices, then, for every (portal, IQN) at once, logs out and
     deletes the node record unless another LUN still has a device on that session.
+  - O(volumes) does the same for several volumes in one call, all at once - each (portal, IQN) session once,
+    however many volumes share it, then the maps of every volume in parallel. A failure of any volume rolls
+    back what this call created for all of them; each volume's outcome is in RV(volumes).
   - RV(elapsed) reports the seconds spent in each phase inside the module (Python start-up and Ansible's
     own per-task cost are not included).
   - The CHAP passwords are passed to iscsiadm as arguments (iscsiadm has no other way), so they are
@@ -51,7 +54,61 @@ attributes:
     support: full
 options:
   targets:
-    required: true
+    description:
+      - Exactly one of O(targets) and O(volumes) is required.
+  volumes:
+    description:
+      - Several volumes, attached or detached together in one call, instead of O(targets).
+      - O(min_paths) and every timeout apply to each volume.
+    type: list
+    elements: dict
+    suboptions:
+      targets:
+        description: The paths of the volume, as in O(targets).
+        type: list
+        elements: dict
+        required: true
+        suboptions:
+          portal:
+            description: Target portal, C(address:port) or C([ipv6]:port).
+            type: str
+            required: true
+          iqn:
+            description: Target IQN.
+            type: str
+            required: true
+          lun:
+            description: LUN of the volume on that target.
+            type: int
+            required: true
+      auth:
+        description:
+          - Session CHAP credentials of this volume's targets, as in O(auth); O(auth) when omitted.
+          - Volumes that share a (portal, IQN) must give the same credentials.
+        type: dict
+        suboptions:
+          method:
+            description: Authentication method.
+            type: str
+            choices: [CHAP]
+            default: CHAP
+          username:
+            description: CHAP user name.
+            type: str
+            required: true
+          password:
+            description: CHAP secret.
+            type: str
+            required: true
+          mutual_username:
+            description: User name the target presents back (mutual CHAP).
+            type: str
+          mutual_password:
+            description: Secret the target presents back (mutual CHAP).
+            type: str
+      wwid:
+        description: The WWID this volume must show, as in O(wwid).
+        type: str
   state:
     description: Whether the volume should be attached (map present) or detached.
     type: str
@@ -115,6 +172,20 @@ EXAMPLES = r"""
   cinder_local.iscsi_multipath.iscsi_volume:
     targets: "{{ volume.targets }}"
     wwid: "{{ volume.wwid }}"
+    state: absent
+
+- name: Attach several volumes at once from their connection_info
+  cinder_local.iscsi_multipath.iscsi_volume:
+    volumes: >-
+      {{ connection_infos | map('cinder_local.iscsi_multipath.iscsi_targets') | map('dict2items')
+         | map('selectattr', 'key', 'in', ['targets', 'auth']) | map('items2dict') | list }}
+  register: attached
+
+- name: Detach them again
+  cinder_local.iscsi_multipath.iscsi_volume:
+    volumes: >-
+      {{ attached.volumes | map('dict2items') | map('selectattr', 'key', 'in', ['targets', 'wwid'])
+         | map('items2dict') | list }}
     state: absent
 """
 
@@ -185,6 +256,16 @@ portals:
   elements: dict
   sample: [{portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", sid: 3,
             created_node: true, logged_in: true, updated: [node.session.scan], elapsed_s: 0.41}]
+volumes:
+  description:
+    - With O(volumes), one entry per volume in the same order, each with the keys above that apply to one
+      volume (RV(targets), RV(device), RV(wwid), RV(dm), RV(name), RV(by_id), RV(size_bytes), RV(paths),
+      RV(missing_paths), RV(removed_devices), RV(portals)); those keys are then not returned at the top.
+  returned: when O(volumes) is given
+  type: list
+  elements: dict
+  sample: [{targets: [{portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1}],
+            device: /dev/mapper/360000000000000000e00000000010001, wwid: 360000000000000000e00000000010001}]
 elapsed:
   description:
     - Seconds spent inside the module per phase. With O(state=present) - C(login_s) (all portals, in
@@ -195,7 +276,8 @@ elapsed:
   sample: {login_s: 0.52, devices_s: 0.61, map_s: 1.2, total_s: 2.4}
 """
 
-from concurrent.futures import ThreadPoolExecutor
+import copy
+import threading
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -213,6 +295,49 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targ
 DEVICE_POLL = 0.25
 
 
+def argument_spec():
+    spec = dict(
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        startup=dict(type='str', choices=['automatic', 'manual', 'onboot'], default='automatic'),
+        iface=dict(type='str', default='default'),
+        **dict(device_argument_spec(), **lock_argument_spec(), **session_argument_spec())
+    )
+    volume = dict((name, copy.deepcopy(spec[name])) for name in ('targets', 'auth', 'wwid'))
+    volume['targets']['required'] = True
+    spec['volumes'] = dict(type='list', elements='dict', options=volume)
+    return spec
+
+
+def checked_volumes(params):
+    """[{targets, auth, wwid}] of the call (O(volumes), or the one volume of O(targets)); raise TargetsError."""
+    if params['volumes'] is None:
+        return [{'targets': checked_targets(params['targets']), 'auth': params['auth'], 'wwid': params['wwid']}]
+    volumes = []
+    for index, volume in enumerate(params['volumes']):
+        try:
+            targets = checked_targets(volume['targets'])
+        except TargetsError as exc:
+            raise TargetsError('volumes[%d].%s' % (index, exc))
+        volumes.append({'targets': targets, 'auth': volume['auth'] or params['auth'], 'wwid': volume['wwid']})
+    return volumes
+
+
+def volumes_problem(volumes, min_paths):
+    """Why the volumes cannot be attached together as given, or None."""
+    auth = {}
+    for index, volume in enumerate(volumes):
+        where = 'volumes[%d] ' % index if len(volumes) > 1 else ''
+        if not volume['targets']:
+            return where + 'targets is empty'
+        if min_paths > len(volume['targets']):
+            return '%smin_paths is %d but only %d targets are given' % (where, min_paths, len(volume['targets']))
+        for target in volume['targets']:
+            key = (target['portal'], target['iqn'])
+            if auth.setdefault(key, volume['auth']) != volume['auth']:
+                return '%s%s %s is shared with another volume that gives other CHAP credentials' % (where, key[0], key[1])
+    return None
+
+
 def sessions_of(targets):
     """One entry per (portal, iqn) in target order, with the LUN of its first target."""
     seen = []
@@ -223,12 +348,25 @@ def sessions_of(targets):
 
 
 def in_parallel(work, items):
-    """work(item) for every item, one thread each; results in item order (unexpected errors re-raised)."""
+    """work(item) for every item, a thread of its own each; results in item order (unexpected errors re-raised)."""
     if len(items) < 2:
         return [work(item) for item in items]
-    with ThreadPoolExecutor(max_workers=len(items)) as pool:
-        futures = [pool.submit(work, item) for item in items]
-    return [future.result() for future in futures]
+    outcomes = [None] * len(items)
+
+    def run(index):
+        try:
+            outcomes[index] = (work(items[index]), None)
+        except Exception as exc:  # pylint: disable=broad-except  # re-raised in the calling thread
+            outcomes[index] = (None, exc)
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(items))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for dummy, error in outcomes:
+        if error is not None:
+            raise error
+    return [result for result, dummy in outcomes]
 
 
 def login_missing(outcomes, targets):
@@ -249,17 +387,43 @@ def live_targets(outcomes, targets):
     return [target for target in targets if (target['portal'], target['iqn']) in ok]
 
 
+def outcomes_of(outcomes, targets):
+    """The outcomes of the sessions the targets use, in target order."""
+    keys = [(entry['portal'], entry['iqn']) for entry in sessions_of(targets)]
+    return sorted([o for o in outcomes if (o['portal'], o['iqn']) in keys], key=lambda o: keys.index((o['portal'], o['iqn'])))
+
+
+def all_targets(volumes):
+    return [target for volume in volumes for target in volume['targets']]
+
+
+def merged_phases(stopwatches):
+    """The slowest of each phase over volumes handled at the same time."""
+    names = set(name for watch in stopwatches for name in watch.phases)
+    return dict((name, max(watch.phases.get(name, 0.0) for watch in stopwatches)) for name in names)
+
+
 class VolumeManager:
-    """Attach or detach one volume: sessions in parallel, then the map."""
+    """Attach or detach volumes: every session in parallel, then every map in parallel."""
 
     def __init__(self, module, iscsiadm, multipath, scsi):
         self.module = module
         self.iscsiadm = iscsiadm
+        self.multipath = multipath
         self.scsi = scsi
         self.params = module.params
-        self.devices = DeviceManager(module, iscsiadm, multipath, scsi, poll=DEVICE_POLL)
+        self.stopwatch = Stopwatch()
+        self.device_watches = []
         self.errors = {}
         self.outcomes = []
+
+    def _volume_params(self, volume):
+        return dict(self.params, auth=volume['auth'], wwid=volume['wwid'])
+
+    def _devices(self):
+        devices = DeviceManager(self.module, self.iscsiadm, self.multipath, self.scsi, poll=DEVICE_POLL)
+        self.device_watches.append(devices.stopwatch)
+        return devices
 
     def _session(self, entry):
         return SessionManager(self.module, self.iscsiadm, self.scsi, entry['portal'], entry['iqn'])
@@ -285,7 +449,7 @@ class VolumeManager:
     def _login(self, entry, sessions):
         watch = Stopwatch()
         manager = self._session(entry)
-        outcome = self._guarded(entry, lambda: manager.present(self.params, sessions))
+        outcome = self._guarded(entry, lambda: manager.present(entry['params'], sessions))
         outcome = dict((key, value) for key, value in outcome.items() if key not in ('changed', 'scsi_host'))
         outcome['elapsed_s'] = watch.total()
         return outcome
@@ -300,31 +464,58 @@ class VolumeManager:
                     outcome['portal'], outcome['iqn'], getattr(exc, 'msg', exc)))
         in_parallel(undo, [o for o in live_outcomes(outcomes) if o['created_node'] or o['logged_in']])
 
-    def present(self, targets):
-        watch = self.devices.stopwatch
+    def _log_in(self, volumes):
+        """Every (portal, iqn) of every volume once, at once; one result per volume."""
         sessions = self.iscsiadm.sessions()
-        outcomes = self.outcomes = in_parallel(lambda entry: self._login(entry, sessions), sessions_of(targets))
-        watch.mark('login')
-        result = {'changed': any(o.get('created_node') or o.get('updated') or o.get('logged_in') for o in outcomes),
-                  'portals': outcomes, 'missing_paths': login_missing(outcomes, targets), 'paths': []}
-        live = live_targets(outcomes, targets)
-        if len(live) < self.params['min_paths']:
-            self._undo_logins(outcomes)
-            raise self._short_of_paths(result['missing_paths'], len(targets))
-        for missing in result['missing_paths']:
+        entries = []
+        for volume in volumes:
+            params = self._volume_params(volume)
+            entries += [dict(entry, params=params) for entry in sessions_of(volume['targets'])
+                        if (entry['portal'], entry['iqn']) not in [(e['portal'], e['iqn']) for e in entries]]
+        outcomes = self.outcomes = in_parallel(lambda entry: self._login(entry, sessions), entries)
+        self.stopwatch.mark('login')
+        results = []
+        for volume in volumes:
+            portals = outcomes_of(outcomes, volume['targets'])
+            results.append({
+                'changed': any(o.get('created_node') or o.get('updated') or o.get('logged_in') for o in portals),
+                'targets': volume['targets'], 'portals': portals, 'paths': [],
+                'missing_paths': login_missing(portals, volume['targets'])})
+        return results
+
+    def present(self, volumes):
+        results = self._log_in(volumes)
+        for index, result in enumerate(results):
+            if len(result['targets']) - len(result['missing_paths']) < self.params['min_paths']:
+                self._undo_logins(self.outcomes)
+                error = self._short_of_paths(result['missing_paths'], len(result['targets']))
+                raise self._for_volume((index, error), len(volumes))
+        for missing in [m for result in results for m in result['missing_paths']]:
             self.module.warn('no path through %s %s LUN %d: %s' % (
                 missing['portal'], missing['iqn'], missing['lun'], missing['reason']))
-        if self.module.check_mode and any(o['logged_in'] for o in live_outcomes(outcomes)):
-            return result
-        try:
-            device = self.devices.present(live, self.params)
-        except CommandError:
-            self._undo_logins(outcomes)
-            raise
-        result['changed'] = result['changed'] or device.pop('changed')
-        result['missing_paths'] += device.pop('missing_paths')
-        result.update(device)
-        return result
+        if self.module.check_mode and any(o['logged_in'] for o in live_outcomes(self.outcomes)):
+            return results
+        managers = [self._devices() for volume in volumes]
+
+        def attach(index):
+            try:
+                return managers[index].present(live_targets(self.outcomes, volumes[index]['targets']),
+                                               self._volume_params(volumes[index]))
+            except CommandError as exc:
+                return exc
+        devices = in_parallel(attach, list(range(len(volumes))))
+        failed = [(index, error) for index, error in enumerate(devices) if isinstance(error, CommandError)]
+        if failed:
+            for manager, device in zip(managers, devices):
+                if not isinstance(device, CommandError):
+                    manager.rollback()
+            self._undo_logins(self.outcomes)
+            raise self._for_volume(failed[0], len(volumes))
+        for result, device in zip(results, devices):
+            result['changed'] = result['changed'] or device.pop('changed')
+            result['missing_paths'] += device.pop('missing_paths')
+            result.update(device)
+        return results
 
     def _short_of_paths(self, missing, total):
         first = self.errors[(missing[0]['portal'], missing[0]['iqn'])] if missing else CommandError('no targets')
@@ -333,61 +524,81 @@ class VolumeManager:
             '; '.join('%s: %s' % (m['portal'], m['reason']) for m in missing)),
             first.cmd, first.rc, first.stdout, first.stderr)
 
-    def absent(self, targets):
-        watch = self.devices.stopwatch
-        removed = self.devices.absent(targets, self.params)
-        watch.mark('devices')
+    @staticmethod
+    def _for_volume(failure, count):
+        """The error of volume `index`, named so when several were given."""
+        index, error = failure
+        if count > 1:
+            error.msg = 'volumes[%d]: %s' % (index, error.msg)
+        return error
+
+    def absent(self, volumes):
+        def detach(volume):
+            try:
+                return self._devices().absent(volume['targets'], self._volume_params(volume))
+            except CommandError as exc:
+                return exc
+        removed = in_parallel(detach, volumes)
+        self.stopwatch.mark('devices')
         check = self.module.check_mode
+        detached = [volume for volume, result in zip(volumes, removed) if not isinstance(result, CommandError)]
 
         def logout(entry):
             manager = self._session(entry)
             return self._guarded(entry, lambda: manager.absent(entry['lun'], False, lun_removed=check))
-        outcomes = self.outcomes = in_parallel(logout, sessions_of(targets))
-        watch.mark('logout')
-        removed['changed'] = removed['changed'] or any(o.get('changed') for o in outcomes)
-        removed['portals'] = [dict((k, v) for k, v in o.items() if k != 'changed') for o in outcomes]
-        failed = [o for o in outcomes if 'error' in o]
+        outcomes = self.outcomes = in_parallel(logout, sessions_of(all_targets(detached)))
+        self.stopwatch.mark('logout')
+        failed = [(index, error) for index, error in enumerate(removed) if isinstance(error, CommandError)]
         if failed:
-            raise self.errors[(failed[0]['portal'], failed[0]['iqn'])]
+            raise self._for_volume(failed[0], len(volumes))
+        errors = [o for o in outcomes if 'error' in o]
+        if errors:
+            raise self.errors[(errors[0]['portal'], errors[0]['iqn'])]
+        portals = [dict((k, v) for k, v in o.items() if k != 'changed') for o in outcomes]
+        for volume, result in zip(volumes, removed):
+            result['targets'] = volume['targets']
+            result['portals'] = outcomes_of(portals, volume['targets'])
+            result['changed'] = result['changed'] or any(o.get('changed') for o in outcomes_of(outcomes, volume['targets']))
         return removed
+
+    def elapsed(self, total):
+        return dict(self.stopwatch.phases, **dict(merged_phases(self.device_watches), total_s=total))
 
 
 def main():
     watch = Stopwatch()
-    argument_spec = dict(
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        startup=dict(type='str', choices=['automatic', 'manual', 'onboot'], default='automatic'),
-        iface=dict(type='str', default='default'),
-        **dict(device_argument_spec(), **lock_argument_spec(), **session_argument_spec())
-    )
-    argument_spec['targets']['required'] = True
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=[('targets', 'volumes'), ('wwid', 'volumes')],
+                           required_one_of=[('targets', 'volumes')])
     params = module.params
     params['scan'] = 'manual'
     try:
-        targets = checked_targets(params['targets'])
+        volumes = checked_volumes(params)
     except TargetsError as exc:
         module.fail_json(msg=str(exc))
-    problem = timing_problem(params) or ('targets is empty' if not targets else None) or count_problem(params)
-    if not problem and params['min_paths'] > len(targets):
-        problem = 'min_paths is %d but only %d targets are given' % (params['min_paths'], len(targets))
+    problem = timing_problem(params) or volumes_problem(volumes, params['min_paths']) or count_problem(params)
     if problem:
         module.fail_json(msg=problem)
-    auth = params['auth'] or {}
-    iscsiadm = Iscsiadm(module, secrets=[auth.get('password'), auth.get('mutual_password')])
+    secrets = [auth.get(name) for auth in [v['auth'] or {} for v in volumes] for name in ('password', 'mutual_password')]
+    iscsiadm = Iscsiadm(module, secrets=secrets)
     for name in ('timeout', 'iscsiadm'):  # resolved here: a missing binary must fail in the main thread
         iscsiadm.bin(name)
     manager = VolumeManager(module, iscsiadm, Multipath(module), Scsi(module))
     try:
         if params['state'] == 'present':
-            result = manager.present(targets)
+            results = manager.present(volumes)
         else:
-            result = manager.absent(targets)
+            results = manager.absent(volumes)
     except CommandError as exc:
-        module.fail_json(targets=targets, portals=manager.outcomes, **exc.fail_kwargs())
-    result['targets'] = targets
-    result['elapsed'] = dict(manager.devices.stopwatch.phases, total_s=watch.total())
-    module.exit_json(**result)
+        fail = dict(portals=manager.outcomes, **exc.fail_kwargs())
+        if params['volumes'] is None:
+            fail['targets'] = volumes[0]['targets']
+        module.fail_json(**fail)
+    elapsed = manager.elapsed(watch.total())
+    if params['volumes'] is None:
+        module.exit_json(elapsed=elapsed, **results[0])
+    changed = [result.pop('changed') for result in results]
+    module.exit_json(changed=any(changed), volumes=results, elapsed=elapsed)
 
 
 if __name__ == '__main__':

@@ -317,3 +317,102 @@ def test_login_missing_and_live_targets():
     outcomes = [{'portal': A, 'iqn': IQN, 'sid': 5}, {'portal': B, 'iqn': IQN, 'error': 'boom'}]
     assert iscsi_volume.login_missing(outcomes, TARGETS) == [dict(TARGETS[1], reason='login failed: boom')]
     assert iscsi_volume.live_targets(outcomes, TARGETS) == TARGETS[:1]
+
+
+WWID2 = '360000000000000000000000000000002'
+
+
+def _two_volumes(args, hosts, attached=False):
+    """Volume 1 on LUN 1 and volume 2 on LUN 2 of the same target: they share both sessions."""
+    lun2 = [dict(target, lun=2) for target in TARGETS]
+    args.update(volumes=[{'targets': TARGETS}, {'targets': lun2}])
+    del args['targets']
+    add = hosts.add_device if attached else hosts.pend_device
+    for host, sid, lun, dev in ((0, 5, 1, 'sda'), (1, 6, 1, 'sdb'), (0, 5, 2, 'sdc'), (1, 6, 2, 'sdd')):
+        add(host, sid, lun, dev, 'naa.6000000000000000000000000000000%d' % lun, SIZE)
+    if attached:
+        hosts.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])
+        hosts.add_map('dm-1', WWID2, WWID2, ['sdc', 'sdd'], devt='254:1')
+    return lun2
+
+
+def _map_lane(hosts, wwid, dm, devs):  # dm-N: devt 254:N
+    return [TWO_SESSIONS, call(['/usr/sbin/multipath', '-a', wwid], stdout="wwid '%s' added\n" % wwid),
+            call(['/usr/sbin/multipathd', 'add', 'path', '/dev/' + devs[0]], stdout='ok\n'),
+            call(['/usr/sbin/multipathd', 'add', 'path', '/dev/' + devs[1]], stdout='ok\n',
+                 effect=lambda: hosts.add_map(dm, wwid, wwid, devs, devt='254:' + dm[3:])),
+            call(['/usr/sbin/multipath', '-C', dm]), MAPS]
+
+
+def test_volumes_share_the_sessions_and_get_a_map_each(harness, hosts, args):
+    lun2 = _two_volumes(args, hosts)
+    result, failed = harness.run(iscsi_volume.main, args, [
+        replay(STEPS['session_none']),
+        parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
+        parallel(_map_lane(hosts, WWID, 'dm-0', ['sda', 'sdb']), _map_lane(hosts, WWID2, 'dm-1', ['sdc', 'sdd']))])
+    assert not failed, result
+    assert result['changed'] and 'device' not in result and 'targets' not in result
+    assert [(v['targets'], v['wwid'], v['dm'], [p['dev'] for p in v['paths']]) for v in result['volumes']] == [
+        (TARGETS, WWID, 'dm-0', ['sda', 'sdb']), (lun2, WWID2, 'dm-1', ['sdc', 'sdd'])]
+    assert [[p['sid'] for p in v['portals']] for v in result['volumes']] == [[5, 6], [5, 6]]
+    assert harness.made.count(NODE[A] + ['--login']) == 1  # one login per session, however many volumes
+    assert set(result['elapsed']) == {'login_s', 'devices_s', 'map_s', 'total_s'}
+    _no_secret(result)
+
+
+def test_a_failed_volume_rolls_back_every_volume(harness, hosts, args):
+    _two_volumes(args, hosts)
+    refused = call(['/usr/sbin/multipath', '-a', WWID2], rc=1, stderr='wwid file locked\n')
+    result, failed = harness.run(iscsi_volume.main, args, [
+        replay(STEPS['session_none']),
+        parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
+        parallel(_map_lane(hosts, WWID, 'dm-0', ['sda', 'sdb']), [TWO_SESSIONS, refused]),
+        call(FLUSH['argv'], effect=lambda: hosts.remove_map('dm-0')),
+        parallel([call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])],
+                 [call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_b']), replay(STEPS['node_delete_b'])])])
+    assert failed and result['msg'].startswith('volumes[1]: ') and result['cmd'] == refused['argv'], result
+    assert not any(hosts.exists('sys/block/' + name) for name in ('dm-0', 'sda', 'sdb', 'sdc', 'sdd'))
+    _no_secret(result)
+
+
+def test_volumes_detach_together_and_log_out_once(harness, hosts, args):
+    lun2 = _two_volumes(args, hosts, attached=True)
+    args['state'] = 'absent'
+    flush2 = ['/usr/sbin/multipath', '-f', WWID2]
+
+    def device_lane(flush, dm, devs):
+        return [TWO_SESSIONS, call(flush, effect=lambda: hosts.remove_map(dm))] + [
+            call(['/usr/sbin/blockdev', '--flushbufs', '/dev/' + dev]) for dev in devs] + [
+            replay(STEPS['multipathd_status']), replay(STEPS['maps_json_after'])]
+    result, failed = harness.run(iscsi_volume.main, args, [
+        parallel(device_lane(FLUSH['argv'], 'dm-0', ['sda', 'sdb']), device_lane(flush2, 'dm-1', ['sdc', 'sdd'])),
+        parallel(_logout_lane(A, 'a'), _logout_lane(B, 'b'))])
+    assert not failed, result
+    assert [(v['targets'], v['removed_devices']) for v in result['volumes']] == [
+        (TARGETS, ['sda', 'sdb']), (lun2, ['sdc', 'sdd'])]
+    assert [[p['logged_out'] for p in v['portals']] for v in result['volumes']] == [[True, True], [True, True]]
+
+
+def test_volumes_problem():
+    auth = {'username': 'u', 'password': 'p'}
+    volume = {'targets': TARGETS, 'auth': auth, 'wwid': None}
+    assert iscsi_volume.volumes_problem([volume, dict(volume, targets=[dict(t, lun=2) for t in TARGETS])], 2) is None
+    assert iscsi_volume.volumes_problem([volume, dict(volume, auth=None)], 1) == (
+        'volumes[1] %s %s is shared with another volume that gives other CHAP credentials' % (A, IQN))
+    assert iscsi_volume.volumes_problem([volume, dict(volume, targets=[])], 1) == 'volumes[1] targets is empty'
+    assert iscsi_volume.volumes_problem([volume], 3) == 'min_paths is 3 but only 2 targets are given'
+
+
+def test_volumes_and_targets_exclude_each_other(harness, args):
+    args['volumes'] = [{'targets': TARGETS}]
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and 'mutually exclusive: targets|volumes' in result['msg']
+
+
+def test_a_bad_volume_target_is_named(harness, args):
+    args['volumes'] = [{'targets': TARGETS}, {'targets': [{'portal': '192.0.2.1', 'iqn': IQN, 'lun': 1}]}]
+    del args['targets']
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and result['msg'].startswith("volumes[1].targets[0].portal '192.0.2.1' has no port")

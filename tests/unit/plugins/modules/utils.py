@@ -18,6 +18,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _run, _scsi
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
+KERNEL_LOCK = threading.Lock()
 
 
 class AnsibleExitJson(Exception):
@@ -125,7 +126,7 @@ class Harness:
     def _lane_step(self, block, argv):
         """The next call of the calling thread's lane: the lane whose calls so far match the thread's (the lanes
         must differ somewhere; while several match, their answers must be the same)."""
-        thread = threading.get_ident()
+        thread = threading.current_thread()  # not the ident: a new thread may reuse a finished one's
         history = self.history.setdefault(thread, []) + [argv]
         self.history[thread] = history
         lanes = [lane for index, lane in enumerate(block['lanes']) if index not in block['done']
@@ -160,7 +161,8 @@ class Harness:
                 result, failed = exc.args[0], False
             except AnsibleFailJson as exc:
                 result, failed = exc.args[0], True
-        assert not self.expected, 'commands not run: %r' % [step['argv'] for step in self.expected]
+        assert not self.expected, 'commands not run: %r' % [
+            step.get('argv') or [[call['argv'] for call in lane] for lane in step['lanes']] for step in self.expected]
         return result, failed
 
 
@@ -216,7 +218,7 @@ class FakeSysfs:
         self.hctl_of[dev] = (host, sid, hctl)
 
     def pend_device(self, host, *args, **kwargs):
-        """A device the 'kernel' creates on the next sleep after host<host>/scan was written."""
+        """A device (sid, lun, dev, ...) the 'kernel' creates on the next sleep after host<host>/scan asked for its LUN."""
         self.pending.setdefault(host, []).append((args, kwargs))
 
     def add_map(self, dm, name, wwid, devs, devt='254:0'):
@@ -236,11 +238,17 @@ class FakeSysfs:
         _rmtree(self.path('sys/block/' + dm))
 
     def kernel(self):
+        with KERNEL_LOCK:  # module threads sleep at once
+            self._kernel()
+
+    def _kernel(self):
         for host, devices in list(self.pending.items()):
-            if self.read('sys/class/scsi_host/host%d/scan' % host):
-                for args, kwargs in devices:
+            scan = self.read('sys/class/scsi_host/host%d/scan' % host).split()
+            if scan:  # 'channel target lun', '-' for all: only the LUN asked for appears
+                found = [(args, kwargs) for args, kwargs in devices if scan[-1] in ('-', str(args[1]))]
+                for args, kwargs in found:
                     self.add_device(host, *args, **kwargs)
-                del self.pending[host]
+                self.pending[host] = [device for device in devices if device not in found]
         for dev, (host, sid, hctl) in list(getattr(self, 'hctl_of', {}).items()):
             if self.exists('sys/block/%s/device/delete' % dev) and self.read('sys/block/%s/device/delete' % dev) == '1':
                 devt = self.read('sys/block/%s/dev' % dev).strip()
