@@ -59,6 +59,13 @@ def count_problem(params):
     return None
 
 
+def min_paths_problem(min_paths, targets):
+    """Why min_paths cannot be met by the targets given, or None."""
+    if min_paths > len(targets):
+        return 'min_paths is %d but only %d targets are given' % (min_paths, len(targets))
+    return None
+
+
 def consistency_problem(paths):
     """Why the devices cannot be one volume (differing or unreadable WWID or size), or None."""
     for key, label in (('wwid', 'WWID'), ('size_bytes', 'size')):

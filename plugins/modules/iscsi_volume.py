@@ -282,7 +282,7 @@ import threading
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import (
-    DeviceManager, checked_targets, count_problem, device_argument_spec)
+    DeviceManager, checked_targets, count_problem, device_argument_spec, min_paths_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import LockTimeout, lock_argument_spec, target_lock
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
@@ -323,14 +323,15 @@ def checked_volumes(params):
 
 
 def volumes_problem(volumes, min_paths):
-    """Why the volumes cannot be attached together as given, or None."""
+    """Why the volumes cannot be attached or detached together as given, or None (min_paths 0: not checked)."""
     auth = {}
     for index, volume in enumerate(volumes):
         where = 'volumes[%d] ' % index if len(volumes) > 1 else ''
         if not volume['targets']:
             return where + 'targets is empty'
-        if min_paths > len(volume['targets']):
-            return '%smin_paths is %d but only %d targets are given' % (where, min_paths, len(volume['targets']))
+        problem = min_paths_problem(min_paths, volume['targets'])
+        if problem:
+            return where + problem
         for target in volume['targets']:
             key = (target['portal'], target['iqn'])
             if auth.setdefault(key, volume['auth']) != volume['auth']:
@@ -576,7 +577,8 @@ def main():
         volumes = checked_volumes(params)
     except TargetsError as exc:
         module.fail_json(msg=str(exc))
-    problem = timing_problem(params) or volumes_problem(volumes, params['min_paths']) or count_problem(params)
+    min_paths = params['min_paths'] if params['state'] == 'present' else 0
+    problem = timing_problem(params) or volumes_problem(volumes, min_paths) or count_problem(params)
     if problem:
         module.fail_json(msg=problem)
     secrets = [auth.get(name) for auth in [v['auth'] or {} for v in volumes] for name in ('password', 'mutual_password')]

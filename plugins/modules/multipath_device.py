@@ -136,7 +136,7 @@ removed_devices:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import (
-    DeviceManager, checked_targets, count_problem, device_argument_spec)
+    DeviceManager, checked_targets, count_problem, device_argument_spec, min_paths_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
@@ -158,13 +158,11 @@ def main():
         targets = checked_targets(params['targets'])
     except TargetsError as exc:
         module.fail_json(msg=str(exc))
-    if params['state'] == 'present' and not targets:
-        module.fail_json(msg='targets is empty')
     problem = count_problem(params)
+    if params['state'] == 'present':
+        problem = ('targets is empty' if not targets else min_paths_problem(params['min_paths'], targets)) or problem
     if problem:
         module.fail_json(msg=problem)
-    if params['min_paths'] > max(len(targets), 1) and params['state'] == 'present':
-        module.fail_json(msg='min_paths is %d but only %d targets are given' % (params['min_paths'], len(targets)))
     manager = DeviceManager(module, Iscsiadm(module), Multipath(module), Scsi(module))
     try:
         if params['state'] == 'present':

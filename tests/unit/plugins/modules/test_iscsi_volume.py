@@ -416,3 +416,12 @@ def test_a_bad_volume_target_is_named(harness, args):
     del args['targets']
     result, failed = harness.run(iscsi_volume.main, args, [])
     assert failed and result['msg'].startswith("volumes[1].targets[0].portal '192.0.2.1' has no port")
+
+
+def test_min_paths_is_not_checked_on_detach(harness, hosts, args):
+    args.update(state='absent', min_paths=3)
+    result, failed = harness.run(iscsi_volume.main, args, [
+        replay(STEPS['session_none']),
+        parallel([replay(STEPS['session_none']), replay(STEPS['node_show_missing'], argv=NODE[A] + ['-S'])],
+                 [replay(STEPS['session_none']), replay(STEPS['node_show_missing'], argv=NODE[B] + ['-S'])])])
+    assert not failed and not result['changed']
