@@ -23,8 +23,9 @@ AUTH_NAMES = (('username', 'node.session.auth.username'), ('password', 'node.ses
 # creating its session in sysfs (real, lab: "could not find session info for session1"); one retry.
 SESSION_RACE_TEXT = 'could not find session info for session'
 SESSION_RACE_PAUSE = 0.5
-# Deleting a record right after a failed login can meet exit 6 (record locked) while iscsid lets go of it (lab).
-DELETE_RETRY_PAUSE = 1
+# Deleting a record can meet exit 6 (record locked): right after a failed login while iscsid lets go of it,
+# and when 32 logouts hold the node database lock at once (both seen in the lab). Retried after these pauses.
+DELETE_RETRY_PAUSES = (1, 2, 4)
 TIMING_NAMES = ('replacement_timeout', 'noop_out_interval', 'noop_out_timeout', 'login_timeout', 'login_retries')
 
 
@@ -151,13 +152,13 @@ class SessionManager:
         return self.iscsiadm.login(self.portal, self.iqn, login_timeout_seconds(params))
 
     def _delete_node(self):
-        try:
-            self.iscsiadm.node_delete(self.portal, self.iqn)
-        except CommandError as exc:
-            if exc.rc != ERR_IDBM:
-                raise
-            pause(DELETE_RETRY_PAUSE)
-            self.iscsiadm.node_delete(self.portal, self.iqn)
+        for retry_after in DELETE_RETRY_PAUSES + (None,):
+            try:
+                return self.iscsiadm.node_delete(self.portal, self.iqn)
+            except CommandError as exc:
+                if exc.rc != ERR_IDBM or retry_after is None:
+                    raise
+                pause(retry_after)
 
     def _rollback(self):
         """Undo a node record this run created after a later step failed (errors ignored: the first error wins)."""

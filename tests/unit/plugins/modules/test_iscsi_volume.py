@@ -425,3 +425,21 @@ def test_min_paths_is_not_checked_on_detach(harness, hosts, args):
         parallel([replay(STEPS['session_none']), replay(STEPS['node_show_missing'], argv=NODE[A] + ['-S'])],
                  [replay(STEPS['session_none']), replay(STEPS['node_show_missing'], argv=NODE[B] + ['-S'])])])
     assert not failed and not result['changed']
+
+
+@pytest.mark.parametrize('locked, fails', [(3, False), (4, True)])
+def test_absent_retries_a_locked_node_database(harness, hosts, args, locked, fails):
+    """32 logouts at once held the node database lock (lab, 16 volumes): exit 6, retried after 1, 2 and 4 s."""
+    _attached(hosts)
+    args['state'] = 'absent'
+    lane_b = _logout_lane(B, 'b')
+    lane_b[-1:] = [call(NODE[B] + ['--op', 'delete'], rc=6, stderr='iscsiadm: Could not execute operation on all '
+                        'records: encountered iSCSI database failure\n')] * locked + ([] if fails else lane_b[-1:])
+    result, failed = harness.run(iscsi_volume.main, args, [
+        TWO_SESSIONS, call(FLUSH['argv'], effect=lambda: hosts.remove_map('dm-0')),
+        replay(STEPS['flushbufs_sda']), replay(STEPS['flushbufs_sdb']),
+        replay(STEPS['multipathd_status']), replay(STEPS['maps_json_after']),
+        parallel(_logout_lane(A, 'a'), lane_b)])
+    assert failed == fails, result
+    if fails:
+        assert result['rc'] == 6 and 'record missing or locked' in result['msg']
