@@ -204,7 +204,6 @@ class FakeSysfs:
         hctl = '%d:%d:%d:%d' % (host, channel, target, lun)
         base = 'sys/class/iscsi_host/host%d/device/session%d/target%d:%d:%d/%s/block/%s' % (
             host, sid, host, channel, target, hctl, dev)
-        os.makedirs(self.path(base), exist_ok=True)
         self.write('sys/block/%s/device/wwid' % dev, wwid + '\n')
         self.write('sys/block/%s/device/state' % dev, state + '\n')
         self.write('sys/block/%s/device/delete' % dev, '')
@@ -214,6 +213,7 @@ class FakeSysfs:
         if udev:
             self.write('run/udev/data/b' + devt, 'E:ID_SERIAL=%s\n' % wwid)
         os.makedirs(self.path('sys/block/%s/holders' % dev), exist_ok=True)
+        os.makedirs(self.path(base), exist_ok=True)  # last: a thread that finds it on the session sees a whole device
         self.hctl_of = getattr(self, 'hctl_of', {})
         self.hctl_of[dev] = (host, sid, hctl)
 
@@ -252,11 +252,11 @@ class FakeSysfs:
         for dev, (host, sid, hctl) in list(getattr(self, 'hctl_of', {}).items()):
             if self.exists('sys/block/%s/device/delete' % dev) and self.read('sys/block/%s/device/delete' % dev) == '1':
                 devt = self.read('sys/block/%s/dev' % dev).strip()
+                _rmtree(self.path('sys/class/iscsi_host/host%d/device/session%d/target%s/%s' % (
+                    host, sid, hctl.rsplit(':', 1)[0], hctl)))  # first: off the session, then gone
                 _rmtree(self.path('sys/block/' + dev))
                 if self.exists('run/udev/data/b' + devt):
                     os.remove(self.path('run/udev/data/b' + devt))
-                _rmtree(self.path('sys/class/iscsi_host/host%d/device/session%d/target%s/%s' % (
-                    host, sid, hctl.rsplit(':', 1)[0], hctl)))
                 del self.hctl_of[dev]
 
 
