@@ -104,7 +104,7 @@ stall_run() {  # stall_run APPROACH TAG
     [ "$portal" != null ] || portal=$PORTAL_B
     note "stall $approach $tag: cut network $net (portal $portal carried IO)"
     g sh -c "rm -f /tmp/bench/*.stop /tmp/bench/io.ready
-        setsid python3 $GUEST/iocheck.py $dev --prefill --ready-file /tmp/bench/io.ready \
+        setsid python3 $REPO/lab/guest/iocheck.py $dev --prefill --ready-file /tmp/bench/io.ready \
             --stop-file /tmp/bench/io.stop > /tmp/bench/io.json 2>&1 < /dev/null &
         echo \$! > /tmp/bench/io.pid
         setsid python3 $GUEST/mpstate.py watch $dev --portal $portal \
