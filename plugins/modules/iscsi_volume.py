@@ -192,7 +192,7 @@ EXAMPLES = r"""
 RETURN = r"""
 targets:
   description: The canonical targets (as given, portals normalised).
-  returned: always
+  returned: always; with O(volumes) in each entry of RV(volumes) instead
   type: list
   elements: dict
   sample: [{portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1}]
@@ -228,7 +228,7 @@ size_bytes:
   sample: 1073741824
 paths:
   description: Every path that came up, with the SCSI device and the states multipathd reports.
-  returned: always
+  returned: always; with O(volumes) in each entry of RV(volumes) instead
   type: list
   elements: dict
   sample: [{portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1, sid: 1,
@@ -251,7 +251,9 @@ portals:
     - One entry per (portal, IQN), in the order of O(targets). With O(state=present) - C(sid),
       C(created_node), C(logged_in), C(updated) (names of the node settings changed), C(error) when the
       login failed, C(elapsed_s). With O(state=absent) - C(logged_out), C(deleted_node), C(in_use_luns).
-  returned: always
+    - With O(volumes), each entry of RV(volumes) has the entries of its own sessions; on a failure, this
+      top-level list has every session of the call.
+  returned: always; with O(volumes) in each entry of RV(volumes) and on failure
   type: list
   elements: dict
   sample: [{portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", sid: 3,
