@@ -118,7 +118,9 @@ options:
     type: int
     default: 20
   map_timeout:
-    description: Seconds to wait for multipathd to build the map, and again for it to become usable.
+    description:
+      - Seconds to wait for multipathd to build the map, and again for it to become usable (a path the kernel
+        has active in C(multipathd show maps json)).
     type: int
     default: 30
   remove_timeout:

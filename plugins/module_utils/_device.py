@@ -13,6 +13,7 @@ Errors are raised (CommandError), never reported through fail_json.
 from __future__ import annotations
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import find_session
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import path_states, usable_paths
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import (
     CommandError,
     Stopwatch,
@@ -194,11 +195,11 @@ class DeviceManager:
                   'paths': paths, 'missing_paths': missing}
         if dm is None:
             return result
-        if not self.module.check_mode and not wait_for(lambda: self.multipath.map_usable(dm), params['map_timeout'],
-                                                       self.poll):
-            raise CommandError('multipath map %s (%s) has no usable path after %s s (multipath -C)' % (
-                dm, wwid, params['map_timeout']))
-        self._add_states(paths, dm)
+        maps = self._usable_listing(dm, params['map_timeout'])
+        if maps is None:
+            raise CommandError("multipath map %s (%s) has no usable path after %s s (no active path in multipathd's "
+                               'listing)' % (dm, wwid, params['map_timeout']))
+        self._add_states(paths, maps, dm)
         name = self.scsi.dm_name(dm) or wwid
         result.update(dm=dm, name=name, device='/dev/mapper/' + name, by_id='/dev/disk/by-id/dm-uuid-mpath-' + wwid)
         return result
@@ -220,7 +221,8 @@ class DeviceManager:
         # (udevadm settle waits for the whole event queue: 3-7 s on the TCG lab), settle if they never show
         if not wait_for(lambda: all(self.scsi.udev_known(dev) for dev in devs), min(timeout, UDEV_WAIT), self.poll):
             self.scsi.settle_udev(timeout)
-        if not dms:
+        # find_multipaths strict needs the WWID in the wwids file: skip the multipath process when it is listed
+        if not dms and not self.multipath.wwid_listed(wwid):
             self.multipath.add_wwid(wwid)
 
         def one_map():
@@ -237,11 +239,21 @@ class DeviceManager:
             ', '.join(devs), wwid, timeout,
             ' (multipathd add path refused %s)' % ', '.join(refused) if refused else ''))
 
-    def _add_states(self, paths, dm):
-        states = {}
-        for entry in self.multipath.maps():
-            if entry['dm'] == dm:
-                states = dict((path['dev'], path) for path in entry['paths'])
+    def _usable_listing(self, dm, timeout):
+        """multipathd's maps once dm has a path the kernel can do IO on, None if it has none after timeout
+        (check mode: the one listing, no wait)."""
+        if self.module.check_mode:
+            return self.multipath.maps()
+
+        def listing():
+            maps = self.multipath.maps()
+            return maps if usable_paths(maps, dm) else None
+        return wait_for(listing, timeout, self.poll)
+
+    @staticmethod
+    def _add_states(paths, maps, dm):
+        """dm_st/chk_st of each path from the listing that proved the map usable (no second listing)."""
+        states = path_states(maps, dm)
         for path in paths:
             state = states.get(path['dev'], {})
             path.update(dm_st=state.get('dm_st'), chk_st=state.get('chk_st'))

@@ -5,13 +5,18 @@
 # This module_utils is PRIVATE to the collection. It can have breaking changes at any time.
 # Do not use it from other collections or roles.
 
-"""multipath / multipathd wrapper and the parser of ``multipathd show maps json``."""
+"""multipath / multipathd wrapper, the parser of ``multipathd show maps json`` and of the wwids file."""
 
 from __future__ import annotations
 
 import json
+import os
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, CommandRunner
+
+DEFAULT_ROOT = '/'
+# the WWIDs find_multipaths strict accepts: multipath-tools' default path (its wwids_file setting is deprecated)
+WWIDS_FILE = 'etc/multipath/wwids'
 
 
 def parse_maps_json(output):
@@ -39,13 +44,51 @@ def parse_maps_json(output):
     return maps
 
 
+def usable_paths(maps, dm):
+    """Devices of map dm (dm-N) whose kernel path state (dm_st, as multipathd read it) is active, in
+    parse_maps_json's list: the map can do IO when there is one (the kernel state ``multipath -C`` checks).
+    Empty when multipathd does not list the map yet or none of its paths is active."""
+    return [path['dev'] for entry in maps if entry['dm'] == dm for path in entry['paths']
+            if path['dm_st'] == 'active']
+
+
+def path_states(maps, dm):
+    """{dev: {dm_st, chk_st}} of the paths of map dm in parse_maps_json's list."""
+    return dict((path['dev'], {'dm_st': path['dm_st'], 'chk_st': path['chk_st']})
+                for entry in maps if entry['dm'] == dm for path in entry['paths'])
+
+
+def wwids_listed(text):
+    """The WWIDs of a wwids file: lines ``/WWID/``; comments ('#') and anything else are not entries
+    (as multipath-tools reads it: the line must start with '/')."""
+    listed = set()
+    for line in text.splitlines():
+        wwid, closed, dummy = line[1:].partition('/')
+        if line.startswith('/') and closed and wwid:
+            listed.add(wwid)
+    return listed
+
+
 def daemon_answer_ok(rc, out):
     """multipathd answers rc 0, but old versions print 'error receiving packet' with rc 0 when down."""
     return rc == 0 and 'error receiving packet' not in out
 
 
 class Multipath(CommandRunner):
-    """multipath and multipathd calls through the one ``_run_command`` seam."""
+    """multipath and multipathd calls through the one ``_run_command`` seam; the wwids file read under ``root``
+    (``/`` on hosts)."""
+
+    def __init__(self, module, timeout=30, root=None):
+        super().__init__(module, timeout=timeout)
+        self.root = DEFAULT_ROOT if root is None else root
+
+    def wwid_listed(self, wwid):
+        """True when the wwids file lists the WWID; a missing or unreadable file lists nothing."""
+        try:
+            with open(os.path.join(self.root, WWIDS_FILE), encoding='utf-8', errors='replace') as handle:
+                return wwid in wwids_listed(handle.read())
+        except (IOError, OSError):
+            return False
 
     def _call(self, binary, args, what, ok_rcs=(0,)):
         argv = [self.bin(binary)] + list(args)
@@ -77,11 +120,6 @@ class Multipath(CommandRunner):
 
     def del_path(self, dev):
         self._call('multipathd', ['del', 'path', '/dev/' + dev], 'multipathd del path /dev/%s' % dev)
-
-    def map_usable(self, dm):
-        """``multipath -C dm-N``: rc 0 when the map has a usable path (can do IO)."""
-        rc, dummy, dummy2 = self._run_command([self.bin('multipath'), '-C', dm])
-        return rc == 0
 
     def flush(self, name):
         """``multipath -f NAME``; raises CommandError when the map stays (in use)."""

@@ -14,8 +14,9 @@ description:
     waits for the SCSI devices, checks that every path shows the same WWID and size (it refuses otherwise,
     a wrong LUN would expose another volume's data), makes multipathd build the map whatever
     C(find_multipaths) says (a wait until udev has recorded the new devices, C(udevadm settle) only when
-    it has not within 10 s, C(multipath -a WWID), C(multipathd add path), retried once when multipathd
-    refuses a path it cannot identify yet), and waits until the map can do IO (C(multipath -C dm-N)).
+    it has not within 10 s, C(multipath -a WWID) unless C(/etc/multipath/wwids) already lists the WWID,
+    C(multipathd add path), retried once when multipathd refuses a path it cannot identify yet), and waits
+    until the map can do IO (one of its paths active in the kernel, polled in C(multipathd show maps json)).
   - Paths whose session is missing or whose device does not appear in time are reported in
     RV(missing_paths) with a warning; the module fails only when fewer than O(min_paths) paths came up.
   - O(state=absent) flushes the map (retried; refused while it is mounted, used as swap or held by

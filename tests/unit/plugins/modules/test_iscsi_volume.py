@@ -16,6 +16,7 @@ from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules
     parallel,
     replay,
     replay_steps,
+    with_path_states,
 )
 
 STEPS = replay_steps()
@@ -33,7 +34,6 @@ ONLY = {A: 'tcp: [5] %s,1 %s (non-flash)\n' % (A, IQN), B: 'tcp: [6] %s,1 %s (no
 SHOW = dict((portal, STEPS['node_show_' + name]['stdout'].replace('node.startup = manual', 'node.startup = automatic'))
             for portal, name in ((A, 'a'), (B, 'b')))
 TWO_SESSIONS = replay(STEPS['session_two'])
-CHECK = replay(STEPS['multipath_C'])
 MAPS = replay(STEPS['maps_json'])
 FLUSH = replay(STEPS['flush'])
 DEAD = STEPS['login_dead']  # real: login to a portal whose packets are dropped (exit 8)
@@ -117,7 +117,7 @@ def test_present_logs_in_to_every_portal_in_parallel_and_builds_the_map(harness,
         replay(STEPS['session_none']),
         parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
         TWO_SESSIONS, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
-        replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])), CHECK, MAPS])
+        replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])), MAPS])
     assert not failed, result
     assert result['changed'] and (result['device'], result['wwid'], result['dm']) == ('/dev/mapper/' + WWID, WWID, 'dm-0')
     assert [(p['portal'], p['dev'], p['sid'], p['dm_st']) for p in result['paths']] == [
@@ -135,7 +135,7 @@ def test_present_logs_in_to_every_portal_in_parallel_and_builds_the_map(harness,
 def test_present_again_changes_nothing(harness, hosts, args):
     _attached(hosts)
     result, failed = harness.run(iscsi_volume.main, args, [
-        TWO_SESSIONS, parallel(_unchanged_lane(A), _unchanged_lane(B)), TWO_SESSIONS, CHECK, MAPS])
+        TWO_SESSIONS, parallel(_unchanged_lane(A), _unchanged_lane(B)), TWO_SESSIONS, MAPS])
     assert not failed and not result['changed'], result
     assert [p['updated'] for p in result['portals']] == [[], []] and result['dm'] == 'dm-0'
 
@@ -146,7 +146,7 @@ def test_dead_portal_warns_and_attaches_one_path(harness, hosts, args, warnings)
         replay(STEPS['session_none']),
         parallel(_login_lane(A, 'a'), _dead_lane(B, 'b')),
         call(SESSIONS, stdout=ONLY[A]), replay(STEPS['multipath_a']),
-        replay(STEPS['add_path_sda'], effect=_map_built(hosts, ['sda'])), CHECK, MAPS])
+        replay(STEPS['add_path_sda'], effect=_map_built(hosts, ['sda'])), MAPS])
     assert not failed, result
     assert result['device'] == '/dev/mapper/' + WWID and [p['dev'] for p in result['paths']] == ['sda']
     assert [m['portal'] for m in result['missing_paths']] == [B]
@@ -165,7 +165,7 @@ def test_login_that_lost_the_session_race_is_retried_once(harness, hosts, args):
         replay(STEPS['session_none']),
         parallel(_login_lane(A, 'a'), lane_b),
         TWO_SESSIONS, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
-        replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])), CHECK, MAPS])
+        replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])), MAPS])
     assert not failed, result
     assert result['missing_paths'] == [] and [p['sid'] for p in result['portals']] == [5, 6]
 
@@ -179,7 +179,7 @@ def test_node_record_locked_after_the_failed_login_is_deleted_on_retry(harness, 
         replay(STEPS['session_none']),
         parallel(_login_lane(A, 'a'), lane_b),
         call(SESSIONS, stdout=ONLY[A]), replay(STEPS['multipath_a']),
-        replay(STEPS['add_path_sda'], effect=_map_built(hosts, ['sda'])), CHECK, MAPS])
+        replay(STEPS['add_path_sda'], effect=_map_built(hosts, ['sda'])), MAPS])
     assert not failed and [m['portal'] for m in result['missing_paths']] == [B]
 
 
@@ -198,7 +198,7 @@ def test_fewer_than_min_paths_rolls_back_the_other_login(harness, hosts, args):
 def test_map_never_usable_rolls_back_map_devices_and_sessions(harness, hosts, args):
     _pend(hosts)
     args['map_timeout'] = 1
-    not_usable = call(['/usr/sbin/multipath', '-C', 'dm-0'], rc=1)
+    not_usable = call(MAPS['argv'], stdout=with_path_states(MAPS['stdout'], dm_st='failed', chk_st='faulty'))
     result, failed = harness.run(iscsi_volume.main, args, [
         replay(STEPS['session_none']),
         parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
@@ -211,9 +211,45 @@ def test_map_never_usable_rolls_back_map_devices_and_sessions(harness, hosts, ar
                   replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])],
                  [call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
                   replay(STEPS['logout_b']), replay(STEPS['node_delete_b'])])])
-    assert failed and 'has no usable path after 1 s (multipath -C)' in result['msg']
+    assert failed and "has no usable path after 1 s (no active path in multipathd's listing)" in result['msg']
     assert not hosts.exists('sys/block/dm-0') and not hosts.exists('sys/block/sda') and not hosts.exists('sys/block/sdb')
     _no_secret(result)
+
+
+def test_map_usable_on_the_second_listing(harness, hosts, args):
+    _pend(hosts)
+    result, failed = harness.run(iscsi_volume.main, args, [
+        replay(STEPS['session_none']),
+        parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
+        TWO_SESSIONS, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
+        replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])),
+        replay(STEPS['maps_json_empty']), MAPS])  # real: multipathd had not listed the new map yet
+    assert not failed, result
+    assert [(p['dev'], p['dm_st'], p['chk_st']) for p in result['paths']] == [
+        ('sda', 'active', 'ready'), ('sdb', 'active', 'ready')]
+
+
+def test_attach_skips_multipath_a_when_the_wwids_file_lists_the_wwid(harness, hosts, args):
+    _pend(hosts)
+    hosts.list_wwid(WWID)
+    result, failed = harness.run(iscsi_volume.main, args, [
+        replay(STEPS['session_none']),
+        parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
+        TWO_SESSIONS, replay(STEPS['add_path_sda']),
+        replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])), MAPS])
+    assert not failed and result['dm'] == 'dm-0', result
+    assert not [argv for argv in harness.made if argv[0] == '/usr/sbin/multipath']  # no multipath process at all
+
+
+def test_attach_runs_multipath_a_without_a_wwids_file(harness, hosts, args):
+    _pend(hosts)
+    os.remove(hosts.path('etc/multipath/wwids'))
+    result, failed = harness.run(iscsi_volume.main, args, [
+        replay(STEPS['session_none']),
+        parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
+        TWO_SESSIONS, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
+        replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])), MAPS])
+    assert not failed and result['dm'] == 'dm-0', result
 
 
 def test_check_mode_predicts_the_logins_and_changes_nothing(harness, hosts, args):
@@ -336,12 +372,18 @@ def _two_volumes(args, hosts, attached=False):
     return lun2
 
 
+def _listing(wwid, dm, devs):
+    """The captured listing (dm-0 on sda, sdb) as multipathd would show another map."""
+    stdout = MAPS['stdout'].replace(WWID, wwid).replace('"dm-0"', '"%s"' % dm)
+    return call(MAPS['argv'], stdout=stdout.replace('"sda"', '"%s"' % devs[0]).replace('"sdb"', '"%s"' % devs[1]))
+
+
 def _map_lane(hosts, wwid, dm, devs):  # dm-N: devt 254:N
     return [TWO_SESSIONS, call(['/usr/sbin/multipath', '-a', wwid], stdout="wwid '%s' added\n" % wwid),
             call(['/usr/sbin/multipathd', 'add', 'path', '/dev/' + devs[0]], stdout='ok\n'),
             call(['/usr/sbin/multipathd', 'add', 'path', '/dev/' + devs[1]], stdout='ok\n',
                  effect=lambda: hosts.add_map(dm, wwid, wwid, devs, devt='254:' + dm[3:])),
-            call(['/usr/sbin/multipath', '-C', dm]), MAPS]
+            _listing(wwid, dm, devs)]
 
 
 def test_volumes_share_the_sessions_and_get_a_map_each(harness, hosts, args):
@@ -355,6 +397,7 @@ def test_volumes_share_the_sessions_and_get_a_map_each(harness, hosts, args):
     assert [(v['targets'], v['wwid'], v['dm'], [p['dev'] for p in v['paths']]) for v in result['volumes']] == [
         (TARGETS, WWID, 'dm-0', ['sda', 'sdb']), (lun2, WWID2, 'dm-1', ['sdc', 'sdd'])]
     assert [[p['sid'] for p in v['portals']] for v in result['volumes']] == [[5, 6], [5, 6]]
+    assert [[p['dm_st'] for p in v['paths']] for v in result['volumes']] == [['active', 'active']] * 2
     assert harness.made.count(NODE[A] + ['--login']) == 1  # one login per session, however many volumes
     assert set(result['elapsed']) == {'login_s', 'devices_s', 'map_s', 'total_s'}
     _no_secret(result)

@@ -4,11 +4,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _device
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import multipath_device
-from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, replay, replay_steps
+from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import (
+    call,
+    replay,
+    replay_steps,
+    with_path_states,
+)
 
 STEPS = replay_steps()
 IQN = 'iqn.2010-10.org.openstack:volume-hm-0001'
@@ -20,7 +27,8 @@ TARGETS = [{'portal': A, 'iqn': IQN, 'lun': 1}, {'portal': B, 'iqn': IQN, 'lun':
 SESSIONS = replay(STEPS['session_two'])
 MPATHD = '/usr/sbin/multipathd'
 MAPS = replay(STEPS['maps_json'])
-CHECK = replay(STEPS['multipath_C'])
+# the same listing after the kernel failed both paths (checker down): no path can do IO
+FAILED = call(MAPS['argv'], stdout=with_path_states(MAPS['stdout'], dm_st='failed', chk_st='faulty'))
 SETTLE = call(['/usr/sbin/udevadm', 'settle', '--timeout=30'])
 
 
@@ -49,7 +57,7 @@ def test_present_scans_builds_map_and_waits_for_io(harness, two_sessions):
         replay(STEPS['multipath_a']),
         replay(STEPS['add_path_sda']),
         replay(STEPS['add_path_sdb'], effect=lambda: sysfs.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
-        CHECK, MAPS])
+        MAPS])
     assert not failed, result
     assert sysfs.read('sys/class/scsi_host/host0/scan') == '- - 1'
     assert sysfs.read('sys/class/scsi_host/host1/scan') == '- - 1'
@@ -67,7 +75,7 @@ def test_devices_udev_has_not_recorded_are_settled_after_a_bounded_wait(harness,
     result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [
         SESSIONS, SETTLE, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
         replay(STEPS['add_path_sdb'], effect=lambda: two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
-        CHECK, MAPS])
+        MAPS])
     assert not failed and result['dm'] == 'dm-0'
     assert harness.clock.slept == pytest.approx(10)  # waited for udev's entry of sda, then udevadm settle
 
@@ -75,7 +83,7 @@ def test_devices_udev_has_not_recorded_are_settled_after_a_bounded_wait(harness,
 def test_present_again_changes_nothing(harness, two_sessions):
     _devices(two_sessions)
     two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])
-    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [SESSIONS, CHECK, MAPS])
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [SESSIONS, MAPS])
     assert not failed and not result['changed'] and result['dm'] == 'dm-0'
 
 
@@ -125,7 +133,7 @@ def test_missing_session_warns_and_builds_with_one_path(harness, sysfs):
         call(['/usr/sbin/iscsiadm', '-m', 'session'], stdout='tcp: [5] %s,1 %s (non-flash)\n' % (A, IQN)),
         replay(STEPS['multipath_a']),
         replay(STEPS['add_path_sda'], effect=lambda: sysfs.add_map('dm-0', WWID, WWID, ['sda'])),
-        CHECK, MAPS])
+        MAPS])
     assert not failed and result['dm'] == 'dm-0'
     assert result['missing_paths'] == [{'portal': B, 'iqn': IQN, 'lun': 1, 'reason': 'no iSCSI session'}]
 
@@ -142,10 +150,41 @@ def test_min_paths_fails_when_fewer_came_up(harness, sysfs):
 def test_map_never_usable_fails_bounded(harness, two_sessions):
     _devices(two_sessions)
     two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])
-    not_usable = call(['/usr/sbin/multipath', '-C', 'dm-0'], rc=1)
     result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'map_timeout': 1},
-                                 [SESSIONS, not_usable, not_usable, not_usable])
-    assert failed and 'has no usable path after 1 s (multipath -C)' in result['msg']
+                                 [SESSIONS, FAILED, FAILED, FAILED])
+    assert failed and result['msg'] == ("multipath map dm-0 (%s) has no usable path after 1 s (no active path in "
+                                        "multipathd's listing)" % WWID)
+    assert harness.clock.slept == pytest.approx(1)
+
+
+@pytest.mark.parametrize('first', [replay(STEPS['maps_json_empty']), FAILED], ids=['not_listed_yet', 'paths_failed'])
+def test_map_usable_on_the_second_listing_gives_its_states(harness, two_sessions, first):
+    _pend(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [
+        SESSIONS, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
+        replay(STEPS['add_path_sdb'], effect=lambda: two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
+        first, MAPS])
+    assert not failed, result
+    assert [(p['dev'], p['dm_st'], p['chk_st']) for p in result['paths']] == [
+        ('sda', 'active', 'ready'), ('sdb', 'active', 'ready')]  # from the listing that proved it usable
+
+
+def test_listed_wwid_skips_multipath_a(harness, two_sessions):
+    _pend(two_sessions)
+    two_sessions.list_wwid(WWID)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [
+        SESSIONS, replay(STEPS['add_path_sda']),
+        replay(STEPS['add_path_sdb'], effect=lambda: two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])), MAPS])
+    assert not failed and result['changed'] and result['dm'] == 'dm-0'
+
+
+def test_missing_wwids_file_runs_multipath_a(harness, two_sessions):
+    _pend(two_sessions)
+    os.remove(two_sessions.path('etc/multipath/wwids'))
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [
+        SESSIONS, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
+        replay(STEPS['add_path_sdb'], effect=lambda: two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])), MAPS])
+    assert not failed and result['dm'] == 'dm-0'
 
 
 def test_multipathd_never_builds_the_map(harness, two_sessions):
@@ -166,7 +205,7 @@ def test_add_path_refused_then_accepted_on_retry(harness, two_sessions):
         SESSIONS, replay(STEPS['multipath_a']),
         call([MPATHD, 'add', 'path', '/dev/sda'], rc=1, stdout='fail\n'), replay(STEPS['add_path_sdb']),
         replay(STEPS['add_path_sda'], effect=lambda: two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
-        CHECK, MAPS])
+        MAPS])
     assert not failed and result['dm'] == 'dm-0'
 
 
@@ -176,7 +215,7 @@ def test_add_missing_path_to_existing_map(harness, two_sessions):
     result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [
         SESSIONS,
         replay(STEPS['add_path_sdb'], effect=lambda: two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
-        CHECK, MAPS])
+        MAPS])
     assert not failed and result['changed']
 
 

@@ -15,10 +15,17 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _run, _scsi
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _multipath, _run, _scsi
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
 KERNEL_LOCK = threading.Lock()
+# what multipath-tools writes to a new wwids file (libmultipath/wwids.h WWIDS_FILE_HEADER)
+WWIDS_HEADER = (
+    '# Multipath wwids, Version : 1.0\n'
+    '# NOTE: This file is automatically maintained by multipath and multipathd.\n'
+    '# You should not need to edit this file in normal circumstances.\n'
+    '#\n'
+    '# Valid WWIDs:\n')
 
 
 class AnsibleExitJson(Exception):
@@ -41,6 +48,16 @@ def replay_steps():
     steps = lab_capture('formats.json')[0]
     steps.update(lab_capture('capture.json')[0])
     return steps
+
+
+def with_path_states(stdout, **states):
+    """A ``multipathd show maps json`` output with the given states set on every path (e.g. dm_st='failed')."""
+    document = json.loads(stdout)
+    for entry in document['maps']:
+        for group in entry['path_groups']:
+            for path in group['paths']:
+                path.update(states)
+    return json.dumps(document, indent=3)
 
 
 def call(argv, rc=0, stdout='', stderr='', effect=None):
@@ -167,15 +184,18 @@ class Harness:
 
 
 class FakeSysfs:
-    """A sysfs tree under tmp_path: sessions, SCSI devices (appear on scan, vanish on delete), dm maps."""
+    """A sysfs tree under tmp_path: sessions, SCSI devices (appear on scan, vanish on delete), dm maps; and the
+    wwids file of multipath-tools (no WWID listed until list_wwid)."""
 
     def __init__(self, root, monkeypatch, clock):
         self.root = str(root)
         self.pending = {}
         monkeypatch.setattr(_scsi, 'DEFAULT_ROOT', self.root)
+        monkeypatch.setattr(_multipath, 'DEFAULT_ROOT', self.root)
         clock.hooks.append(self.kernel)
         self.write('proc/self/mountinfo', '22 1 0:21 / / rw - ext4 /dev/vda1 rw\n')
         self.write('proc/swaps', 'Filename\tType\tSize\tUsed\tPriority\n')
+        self.write(_multipath.WWIDS_FILE, WWIDS_HEADER)
 
     def path(self, relative):
         return os.path.join(self.root, relative)
@@ -192,6 +212,11 @@ class FakeSysfs:
 
     def exists(self, relative):
         return os.path.exists(self.path(relative))
+
+    def list_wwid(self, wwid):
+        """What ``multipath -a WWID`` appends to the wwids file."""
+        with open(self.path(_multipath.WWIDS_FILE), 'a') as handle:
+            handle.write('/%s/\n' % wwid)
 
     def add_session(self, host, sid, channel=0, target=0, with_target=True):
         base = 'sys/class/iscsi_host/host%d/device/session%d' % (host, sid)
