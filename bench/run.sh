@@ -163,16 +163,21 @@ cleanup_guest() {  # after a failure: no map, session or node record may leak in
         iscsiadm -m node -o delete; rm -rf /var/lib/cinder_local/attachments" > /dev/null 2>&1 || true
 }
 
-cycle() {  # cycle APPROACH MODE
+cycle() {  # cycle APPROACH MODE RUNS TAG
+    local runs=$3 tag=$4
     if [ "$1" = ours ] && [ "$2" = role ]; then
-        with_ci 1 1 ours cycle --mode role --runs "$ROLE_RUNS" | save cycle-ours-role \
+        with_ci 1 1 ours cycle --mode role --runs "$runs" | save "cycle-ours-role-$tag" \
             | add cycle ours --prefix role_
     elif [ "$1" = ours ] && [ "$2" = modules ]; then
-        with_ci 1 1 ours cycle --mode modules --runs "$CHAIN_RUNS" | save cycle-ours-chain \
+        with_ci 1 1 ours cycle --mode modules --runs "$runs" | save "cycle-ours-chain-$tag" \
             | add cycle ours --prefix chain_
     elif [ "$1" = ours ]; then
-        with_ci 1 1 ours cycle --mode volume --runs "$RUNS" | save cycle-ours | add cycle ours
-    else with_ci 1 1 osbrick cycle --runs "$RUNS" | save cycle-osbrick | add cycle os_brick; fi
+        with_ci 1 1 ours cycle --mode volume --runs "$runs" | save "cycle-ours-$tag" | add cycle ours
+    else with_ci 1 1 osbrick cycle --runs "$runs" | save "cycle-osbrick-$tag" | add cycle os_brick; fi
+}
+
+task_cost() {  # Ansible's own cost of a task on this guest, RUNS times
+    ours overhead --runs "$RUNS" | save task-cost | add overhead ours
 }
 
 dead_portal() {  # dead_portal APPROACH MODE PREFIX TAG (network B is already cut)
@@ -216,8 +221,12 @@ phase_collection() {
     log "collection defaults: roles initiator + multipath"
     ours setup > "$OUT/setup.json"
     # most wanted first: a run cut short by BENCH_DEADLINE still has the main ratios
-    measure "cycles, iscsi_volume" cycle ours volume
-    measure "cycles, os-brick" cycle os_brick -
+    # one cycle each in turn, so a change in the host's load hits both approaches alike
+    for r in $(seq 1 "$RUNS"); do
+        measure "cycle $r, iscsi_volume" cycle ours volume 1 "$r"
+        measure "cycle $r, os-brick" cycle os_brick - 1 "$r"
+    done
+    measure "cost of one task (raw, ping)" task_cost
     "$LABCTL" cut B --mode drop
     for r in $(seq 1 "$SLOW_RUNS"); do
         measure "dead portal, iscsi_volume, run $r" dead_portal ours volume "" "$r"
@@ -235,8 +244,8 @@ phase_collection() {
     done
     measure "command counts and peak memory, ours (strace, not timed)" trace_ours
     measure "command counts and peak memory, os-brick (strace, not timed)" trace_osbrick
-    [ "$ROLE_RUNS" = 0 ] || measure "cycles, roles" cycle ours role
-    [ "$CHAIN_RUNS" = 0 ] || measure "cycles, module chain" cycle ours modules
+    [ "$ROLE_RUNS" = 0 ] || measure "cycles, roles" cycle ours role "$ROLE_RUNS" all
+    [ "$CHAIN_RUNS" = 0 ] || measure "cycles, module chain" cycle ours modules "$CHAIN_RUNS" all
     if [ "$ROLE_VARIANTS" != 0 ]; then
         "$LABCTL" cut B --mode drop
         measure "dead portal, roles" dead_portal ours role role_ 1

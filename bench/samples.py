@@ -5,6 +5,7 @@
   samples.py dead APPROACH [--prefix P]        attach output with one portal dropped
   samples.py stall APPROACH                    {"io": iocheck, "watch": mpstate watch}
   samples.py trace APPROACH                    {"commands": {...}, "peak_rss_kib": N}
+  samples.py overhead APPROACH                 {"runs": [{raw_s, ping_s}]} (ours only)
 
 The drivers of both approaches print the same shapes (bench/guest/*_driver.py).
 """
@@ -34,6 +35,9 @@ def from_cycle(data: dict, approach: str, prefix: str) -> list:
             out.append(sample(approach, prefix + "attach_s", run["ready_s"]))
         out.append(sample(approach, prefix + "attach_return_s", run["connect_s"]))
         out.append(sample(approach, prefix + "detach_s", run.get("detach_s")))
+        if run.get("module"):  # the task's span beyond the module's own time: Ansible's cost
+            out.append(sample(approach, prefix + "attach_task_cost_s",
+                              round(run["connect_s"] - run["module"]["total_s"], 3)))
         out += from_module(run.get("module"), approach, prefix + "module_attach")
         out += from_module(run.get("detach_module"), approach, prefix + "module_detach")
     return out
@@ -82,10 +86,14 @@ def from_trace(data: dict, approach: str) -> list:
     return out
 
 
+def from_overhead(data: dict, approach: str) -> list:
+    return [sample(approach, "task_" + key, run[key]) for run in data["runs"] for key in ("raw_s", "ping_s")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("kind", choices=("cycle", "scale", "dead", "stall", "trace"))
+    parser.add_argument("kind", choices=("cycle", "scale", "dead", "stall", "trace", "overhead"))
     parser.add_argument("approach", choices=("ours", "os_brick"))
     parser.add_argument("count", nargs="?", type=int, default=1)
     parser.add_argument("--prefix", default="")
@@ -99,6 +107,8 @@ def main() -> None:
         lines = from_dead(data, args.approach, args.prefix)
     elif args.kind == "stall":
         lines = from_stall(data, args.approach)
+    elif args.kind == "overhead":
+        lines = from_overhead(data, args.approach)
     else:
         lines = from_trace(data, args.approach)
     for line in lines:

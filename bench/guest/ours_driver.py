@@ -6,6 +6,7 @@ connection inside the guest (no --inventory; the strace command counts use that)
   ours_driver.py attach --ci A.json [--ci B.json ...] --state S [--paths 2] [--mode ...]
   ours_driver.py detach --state S [--mode ...]
   ours_driver.py setup                 roles initiator + multipath with their defaults
+  ours_driver.py overhead --runs N     spans of a raw task and of the ping module (Ansible's own cost)
 
 Modes: volume = one iscsi_volume call per volume (several volumes: all at once, async);
 modules = the chain iscsi_session per portal + multipath_device; role = volume_attach/detach.
@@ -158,6 +159,12 @@ def cmd_detach(args) -> dict:
             "playbook_wall_s": wall, "tasks": task_times(lines)}
 
 
+def cmd_overhead(args) -> dict:
+    lines, wall = run_playbook("overhead", {"bench_runs": args.runs}, args)
+    return {"runs": [{"raw_s": span(run.get("raw", [])), "ping_s": span(run.get("ping", []))}
+                     for run in split_runs(lines)], "playbook_wall_s": wall}
+
+
 def cmd_setup(args) -> dict:
     lines, wall = run_playbook("setup", {}, args)
     return {"roles_s": span(lines), "playbook_wall_s": wall, "tasks": task_times(lines)}
@@ -166,7 +173,7 @@ def cmd_setup(args) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("cmd", choices=("cycle", "attach", "detach", "setup"))
+    parser.add_argument("cmd", choices=("cycle", "attach", "detach", "setup", "overhead"))
     parser.add_argument("--ci", action="append", default=[])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--paths", type=int, default=2)
@@ -180,7 +187,7 @@ def main() -> None:
     args = parser.parse_args()
     os.makedirs(WORK, exist_ok=True)
     result = {"cycle": cmd_cycle, "attach": cmd_attach, "detach": cmd_detach,
-              "setup": cmd_setup}[args.cmd](args)
+              "setup": cmd_setup, "overhead": cmd_overhead}[args.cmd](args)
     print(json.dumps(result))
 
 
