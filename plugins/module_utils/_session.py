@@ -12,7 +12,12 @@ Errors are raised (CommandError), never reported through fail_json, so callers m
 
 from __future__ import annotations
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import ERR_IDBM, ERR_LOGIN, find_session
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import (
+    ERR_IDBM,
+    ERR_LOGIN,
+    ERR_SESS_EXISTS,
+    find_session,
+)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, pause
 
 LOGIN_MARGIN = 15
@@ -151,20 +156,25 @@ class SessionManager:
         pause(SESSION_RACE_PAUSE)
         return self.iscsiadm.login(self.portal, self.iqn, login_timeout_seconds(params))
 
-    def _delete_node(self):
+    def _delete_node(self, logged_out=False):
+        """Delete the record, retrying a locked database; logged_out: this run logged its session out, so a
+        session still using the record is one the logout missed (seen with 32 logouts at once): log out again."""
         for retry_after in DELETE_RETRY_PAUSES + (None,):
             try:
                 return self.iscsiadm.node_delete(self.portal, self.iqn)
             except CommandError as exc:
-                if exc.rc != ERR_IDBM or retry_after is None:
+                retried = exc.rc == ERR_IDBM or (logged_out and exc.rc == ERR_SESS_EXISTS)
+                if not retried or retry_after is None:
                     raise
                 pause(retry_after)
+                if exc.rc == ERR_SESS_EXISTS:
+                    self.iscsiadm.logout(self.portal, self.iqn)
 
     def _rollback(self):
         """Undo a node record this run created after a later step failed (errors ignored: the first error wins)."""
         try:
             self.iscsiadm.logout(self.portal, self.iqn)
-            self._delete_node()
+            self._delete_node(logged_out=True)
         except CommandError as exc:
             self.module.warn('could not remove node %s %s after the failed login: %s' % (self.portal, self.iqn, exc.msg))
 
@@ -183,15 +193,17 @@ class SessionManager:
         elif session:
             return
         if created_node:
-            self._delete_node()
+            self._delete_node(logged_out=session is not None)
 
-    def absent(self, lun, force, lun_removed=False):
+    def absent(self, lun, force, lun_removed=False, sessions=None):
         """Log out and delete the node record unless other LUNs use the session.
 
         lun_removed: the LUN's own device is being removed by the caller (check mode predicts it gone).
+        sessions: an ``iscsiadm -m session`` listing taken before any logout of the caller started (a listing
+        taken while other sessions are torn down can miss this one: then the record delete meets its session).
         """
         check = self.module.check_mode
-        session = find_session(self.iscsiadm.sessions(), self.portal, self.iqn)
+        session = find_session(self.iscsiadm.sessions() if sessions is None else sessions, self.portal, self.iqn)
         exists = self.iscsiadm.node_settings(self.portal, self.iqn) is not None
         self.result.update(logged_out=False, deleted_node=False, in_use_luns=[])
         if session:
@@ -211,5 +223,5 @@ class SessionManager:
         if session:
             self.iscsiadm.logout(self.portal, self.iqn)
         if exists:
-            self._delete_node()
+            self._delete_node(logged_out=session is not None)
         return self.result

@@ -546,10 +546,14 @@ class VolumeManager:
         check = self.module.check_mode
         detached = [volume for volume, result in zip(volumes, removed) if not isinstance(result, CommandError)]
 
+        entries = sessions_of(all_targets(detached))
+        sessions = self.iscsiadm.sessions() if entries else []  # once, before any logout starts
+
         def logout(entry):
             manager = self._session(entry)
-            return self._guarded(entry, lambda: manager.absent(entry['lun'], False, lun_removed=check))
-        outcomes = self.outcomes = in_parallel(logout, sessions_of(all_targets(detached)))
+            return self._guarded(entry, lambda: manager.absent(entry['lun'], False, lun_removed=check,
+                                                               sessions=sessions))
+        outcomes = self.outcomes = in_parallel(logout, entries)
         self.stopwatch.mark('logout')
         failed = [(index, error) for index, error in enumerate(removed) if isinstance(error, CommandError)]
         if failed:

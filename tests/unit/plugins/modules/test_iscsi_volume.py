@@ -271,18 +271,28 @@ def test_check_mode_when_attached_is_unchanged(harness, hosts, args):
 
 
 def _logout_lane(portal, name):
-    return [TWO_SESSIONS, call(NODE[portal] + ['-S'], stdout=SHOW[portal]),
+    """After the one session listing every logout lane shares."""
+    return [call(NODE[portal] + ['-S'], stdout=SHOW[portal]),
             replay(STEPS['logout_' + name]), replay(STEPS['node_delete_' + name])]
+
+
+SESSION_USES_RECORD = call(NODE[B] + ['--op', 'delete'], rc=15, stderr=(  # real: lab, 32 logouts at once
+    'iscsiadm: This command will remove the record [iface: default, target: %s, portal: 198.51.100.1,3260], but a '
+    'session is using it. Logout session then rerun command to remove record.\niscsiadm: Could not execute operation '
+    'on all records: session exists\n' % IQN))
+
+
+def _detach_devices(hosts):
+    return [TWO_SESSIONS, call(FLUSH['argv'], effect=lambda: hosts.remove_map('dm-0')),
+            replay(STEPS['flushbufs_sda']), replay(STEPS['flushbufs_sdb']),
+            replay(STEPS['multipathd_status']), replay(STEPS['maps_json_after'])]
 
 
 def test_absent_removes_map_devices_sessions_and_records(harness, hosts, args):
     _attached(hosts)
     args['state'] = 'absent'
-    result, failed = harness.run(iscsi_volume.main, args, [
-        TWO_SESSIONS, call(FLUSH['argv'], effect=lambda: hosts.remove_map('dm-0')),
-        replay(STEPS['flushbufs_sda']), replay(STEPS['flushbufs_sdb']),
-        replay(STEPS['multipathd_status']), replay(STEPS['maps_json_after']),
-        parallel(_logout_lane(A, 'a'), _logout_lane(B, 'b'))])
+    result, failed = harness.run(iscsi_volume.main, args, _detach_devices(hosts) + [
+        TWO_SESSIONS, parallel(_logout_lane(A, 'a'), _logout_lane(B, 'b'))])
     assert not failed, result
     assert result['changed'] and result['removed_devices'] == ['sda', 'sdb']
     assert [(p['portal'], p['logged_out'], p['deleted_node']) for p in result['portals']] == [
@@ -293,9 +303,9 @@ def test_absent_removes_map_devices_sessions_and_records(harness, hosts, args):
 def test_absent_again_changes_nothing(harness, hosts, args):
     args['state'] = 'absent'
     result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']),
-        parallel([replay(STEPS['session_none']), replay(STEPS['node_show_missing'], argv=NODE[A] + ['-S'])],
-                 [replay(STEPS['session_none']), replay(STEPS['node_show_missing'], argv=NODE[B] + ['-S'])])])
+        replay(STEPS['session_none']), replay(STEPS['session_none']),
+        parallel([replay(STEPS['node_show_missing'], argv=NODE[A] + ['-S'])],
+                 [replay(STEPS['node_show_missing'], argv=NODE[B] + ['-S'])])])
     assert not failed and not result['changed']
 
 
@@ -317,8 +327,8 @@ def test_absent_check_mode_predicts_the_logouts(harness, hosts, args):
     _attached(hosts)
     args['state'] = 'absent'
     result, failed = harness.run(iscsi_volume.main, args, [
-        TWO_SESSIONS, parallel([TWO_SESSIONS, call(NODE[A] + ['-S'], stdout=SHOW[A])],
-                               [TWO_SESSIONS, call(NODE[B] + ['-S'], stdout=SHOW[B])])], check_mode=True)
+        TWO_SESSIONS, TWO_SESSIONS, parallel([call(NODE[A] + ['-S'], stdout=SHOW[A])],
+                                             [call(NODE[B] + ['-S'], stdout=SHOW[B])])], check_mode=True)
     assert not failed and result['changed'] and [p['logged_out'] for p in result['portals']] == [True, True]
     assert hosts.exists('sys/block/dm-0') and hosts.read('sys/block/sda/device/delete') == ''
 
@@ -431,7 +441,7 @@ def test_volumes_detach_together_and_log_out_once(harness, hosts, args):
             replay(STEPS['multipathd_status']), replay(STEPS['maps_json_after'])]
     result, failed = harness.run(iscsi_volume.main, args, [
         parallel(device_lane(FLUSH['argv'], 'dm-0', ['sda', 'sdb']), device_lane(flush2, 'dm-1', ['sdc', 'sdd'])),
-        parallel(_logout_lane(A, 'a'), _logout_lane(B, 'b'))])
+        TWO_SESSIONS, parallel(_logout_lane(A, 'a'), _logout_lane(B, 'b'))])
     assert not failed, result
     assert [(v['targets'], v['removed_devices']) for v in result['volumes']] == [
         (TARGETS, ['sda', 'sdb']), (lun2, ['sdc', 'sdd'])]
@@ -464,9 +474,9 @@ def test_a_bad_volume_target_is_named(harness, args):
 def test_min_paths_is_not_checked_on_detach(harness, hosts, args):
     args.update(state='absent', min_paths=3)
     result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']),
-        parallel([replay(STEPS['session_none']), replay(STEPS['node_show_missing'], argv=NODE[A] + ['-S'])],
-                 [replay(STEPS['session_none']), replay(STEPS['node_show_missing'], argv=NODE[B] + ['-S'])])])
+        replay(STEPS['session_none']), replay(STEPS['session_none']),
+        parallel([replay(STEPS['node_show_missing'], argv=NODE[A] + ['-S'])],
+                 [replay(STEPS['node_show_missing'], argv=NODE[B] + ['-S'])])])
     assert not failed and not result['changed']
 
 
@@ -478,11 +488,30 @@ def test_absent_retries_a_locked_node_database(harness, hosts, args, locked, fai
     lane_b = _logout_lane(B, 'b')
     lane_b[-1:] = [call(NODE[B] + ['--op', 'delete'], rc=6, stderr='iscsiadm: Could not execute operation on all '
                         'records: encountered iSCSI database failure\n')] * locked + ([] if fails else lane_b[-1:])
-    result, failed = harness.run(iscsi_volume.main, args, [
-        TWO_SESSIONS, call(FLUSH['argv'], effect=lambda: hosts.remove_map('dm-0')),
-        replay(STEPS['flushbufs_sda']), replay(STEPS['flushbufs_sdb']),
-        replay(STEPS['multipathd_status']), replay(STEPS['maps_json_after']),
-        parallel(_logout_lane(A, 'a'), lane_b)])
+    result, failed = harness.run(iscsi_volume.main, args, _detach_devices(hosts) + [
+        TWO_SESSIONS, parallel(_logout_lane(A, 'a'), lane_b)])
     assert failed == fails, result
     if fails:
         assert result['rc'] == 6 and 'record missing or locked' in result['msg']
+
+
+def test_absent_logs_out_again_when_the_record_still_has_its_session(harness, hosts, args):
+    _attached(hosts)
+    args['state'] = 'absent'
+    lane_b = _logout_lane(B, 'b')
+    lane_b[-1:] = [SESSION_USES_RECORD, replay(STEPS['logout_b']), replay(STEPS['node_delete_b'])]
+    result, failed = harness.run(iscsi_volume.main, args, _detach_devices(hosts) + [
+        TWO_SESSIONS, parallel(_logout_lane(A, 'a'), lane_b)])
+    assert not failed, result
+    assert [(p['portal'], p['logged_out'], p['deleted_node']) for p in result['portals']] == [
+        (A, True, True), (B, True, True)]
+
+
+def test_absent_never_logs_out_a_session_it_did_not_list(harness, hosts, args):
+    """A session that shows up after the listing may carry another LUN: the delete fails, nothing is logged out."""
+    _attached(hosts)
+    args['state'] = 'absent'
+    result, failed = harness.run(iscsi_volume.main, args, _detach_devices(hosts) + [
+        call(SESSIONS, stdout=ONLY[A]),
+        parallel(_logout_lane(A, 'a'), [call(NODE[B] + ['-S'], stdout=SHOW[B]), SESSION_USES_RECORD])])
+    assert failed and result['rc'] == 15 and 'session already exists' in result['msg'], result
