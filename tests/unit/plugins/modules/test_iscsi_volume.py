@@ -107,17 +107,20 @@ def _map_built(sysfs, devs):
     return lambda: sysfs.add_map('dm-0', WWID, WWID, devs)
 
 
+def _attach_steps(hosts, listed=False):
+    """Both logins, the LUN scan and the map build (multipath -a unless the wwids file lists the WWID)."""
+    return [replay(STEPS['session_none']), parallel(_login_lane(A, 'a'), _login_lane(B, 'b')), TWO_SESSIONS] + (
+        [] if listed else [replay(STEPS['multipath_a'])]) + [
+        replay(STEPS['add_path_sda']), replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb']))]
+
+
 def _no_secret(result):
     assert SECRET not in repr(result)
 
 
 def test_present_logs_in_to_every_portal_in_parallel_and_builds_the_map(harness, hosts, args):
     _pend(hosts)
-    result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']),
-        parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
-        TWO_SESSIONS, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
-        replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])), MAPS])
+    result, failed = harness.run(iscsi_volume.main, args, _attach_steps(hosts) + [MAPS])
     assert not failed, result
     assert result['changed'] and (result['device'], result['wwid'], result['dm']) == ('/dev/mapper/' + WWID, WWID, 'dm-0')
     assert [(p['portal'], p['dev'], p['sid'], p['dm_st']) for p in result['paths']] == [
@@ -199,11 +202,7 @@ def test_map_never_usable_rolls_back_map_devices_and_sessions(harness, hosts, ar
     _pend(hosts)
     args['map_timeout'] = 1
     not_usable = call(MAPS['argv'], stdout=with_path_states(MAPS['stdout'], dm_st='failed', chk_st='faulty'))
-    result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']),
-        parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
-        TWO_SESSIONS, replay(STEPS['multipath_a']),
-        replay(STEPS['add_path_sda']), replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])),
+    result, failed = harness.run(iscsi_volume.main, args, _attach_steps(hosts) + [
         not_usable, not_usable, not_usable, not_usable, not_usable,
         call(FLUSH['argv'], effect=lambda: hosts.remove_map('dm-0')),
         # the SCSI devices were deleted through sysfs; the kernel drops them before the sessions are listed
@@ -218,11 +217,7 @@ def test_map_never_usable_rolls_back_map_devices_and_sessions(harness, hosts, ar
 
 def test_map_usable_on_the_second_listing(harness, hosts, args):
     _pend(hosts)
-    result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']),
-        parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
-        TWO_SESSIONS, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
-        replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])),
+    result, failed = harness.run(iscsi_volume.main, args, _attach_steps(hosts) + [
         replay(STEPS['maps_json_empty']), MAPS])  # real: multipathd had not listed the new map yet
     assert not failed, result
     assert [(p['dev'], p['dm_st'], p['chk_st']) for p in result['paths']] == [
@@ -232,11 +227,7 @@ def test_map_usable_on_the_second_listing(harness, hosts, args):
 def test_attach_skips_multipath_a_when_the_wwids_file_lists_the_wwid(harness, hosts, args):
     _pend(hosts)
     hosts.list_wwid(WWID)
-    result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']),
-        parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
-        TWO_SESSIONS, replay(STEPS['add_path_sda']),
-        replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])), MAPS])
+    result, failed = harness.run(iscsi_volume.main, args, _attach_steps(hosts, listed=True) + [MAPS])
     assert not failed and result['dm'] == 'dm-0', result
     assert not [argv for argv in harness.made if argv[0] == '/usr/sbin/multipath']  # no multipath process at all
 
@@ -244,11 +235,7 @@ def test_attach_skips_multipath_a_when_the_wwids_file_lists_the_wwid(harness, ho
 def test_attach_runs_multipath_a_without_a_wwids_file(harness, hosts, args):
     _pend(hosts)
     os.remove(hosts.path('etc/multipath/wwids'))
-    result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']),
-        parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
-        TWO_SESSIONS, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
-        replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])), MAPS])
+    result, failed = harness.run(iscsi_volume.main, args, _attach_steps(hosts) + [MAPS])
     assert not failed and result['dm'] == 'dm-0', result
 
 
