@@ -47,6 +47,9 @@ options:
       - Session CHAP credentials. The C(auth) value of the
         P(cinder_local.iscsi_multipath.iscsi_targets#filter) filter fits here unchanged.
       - When omitted, C(node.session.auth.authmethod) is set to C(None).
+      - Every value reaches the node record verbatim (no C($VAR) or C(~) expansion). A value holding a control
+        character (a newline would write other settings into the record) is refused before anything runs,
+        with a message that does not quote it.
     type: dict
     suboptions:
       method:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandRunner
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, CommandRunner
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
     TargetsError,
+    control_character,
     normalize_portal,
 )
 
@@ -110,6 +111,26 @@ def parse_startup_by_iqn(output):
     return values
 
 
+def setting_problem(name, value):
+    """Why value cannot be written to the record setting name (``-n name -v value``), or None.
+
+    Never quotes the value: it may be a CHAP secret.
+    """
+    found = control_character(str(value))
+    if found:
+        return ('%s: the value holds a control character (%s): refused, it would write other settings into the '
+                'record' % (name, found))
+    return None
+
+
+def check_settings(settings):
+    """Raise CommandError (before anything runs) when a value of settings [(name, value)] cannot be written."""
+    for name, value in settings:
+        problem = setting_problem(name, value)
+        if problem:
+            raise CommandError(problem)
+
+
 def find_session(sessions, portal, iqn):
     """The first session of (portal, iqn), or None."""
     for session in sessions:
@@ -153,6 +174,7 @@ class Iscsiadm(CommandRunner):
 
     def node_update(self, portal, iqn, settings):
         """Set several node settings in one call; settings is a list of (name, value)."""
+        check_settings(settings)
         args = self._node(portal, iqn) + ['--op', 'update']
         for name, value in settings:
             args += ['-n', name, '-v', str(value)]
@@ -186,6 +208,9 @@ class Iscsiadm(CommandRunner):
         """SendTargets discovery (with discovery CHAP when auth is given) -> [{portal, iqn, tpgt}]."""
         base = ['-m', 'discoverydb', '-t', 'sendtargets', '-I', iface, '-p', portal]
         if auth:
+            check_settings([('discovery.sendtargets.auth.authmethod', auth['method']),
+                            ('discovery.sendtargets.auth.username', auth['username']),
+                            ('discovery.sendtargets.auth.password', auth['password'])])
             update = base + ['--op', 'update',
                              '-n', 'discovery.sendtargets.auth.authmethod', '-v', auth['method'],
                              '-n', 'discovery.sendtargets.auth.username', '-v', auth['username'],

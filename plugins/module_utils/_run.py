@@ -64,10 +64,13 @@ class CommandRunner:
         return self._bins[name]
 
     def _run_command(self, argv, timeout=None):
-        """THE seam: run argv under timeout(1) with a C locale; return (rc, stdout, stderr)."""
+        """THE seam: run argv under timeout(1) with a C locale; return (rc, stdout, stderr).
+
+        Every argument reaches the command verbatim: run_command would otherwise expand ``$VAR`` and ``~`` in each
+        one (a CHAP secret ``pa$HOME`` would become another secret)."""
         seconds = self.timeout if timeout is None else timeout
         full = [self.bin('timeout'), '--kill-after=%d' % KILL_AFTER, str(int(seconds))] + list(argv)
-        return self.module.run_command(full, environ_update=dict(C_LOCALE))
+        return self.module.run_command(full, environ_update=dict(C_LOCALE), expand_user_and_vars=False)
 
     def error(self, msg, argv, rc, stdout='', stderr='', timeout=None):
         """A CommandError with every secret masked; timeouts get a message saying so."""

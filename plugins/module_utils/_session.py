@@ -19,6 +19,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscs
     find_session,
 )
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, pause
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import control_character
 
 LOGIN_MARGIN = 15
 AUTH_NAMES = (('username', 'node.session.auth.username'), ('password', 'node.session.auth.password'),
@@ -51,6 +52,28 @@ def session_argument_spec():
         login_timeout=dict(type='int', default=5),
         login_retries=dict(type='int', default=1),
     )
+
+
+def auth_problem(auth, field='auth'):
+    """Why CHAP credentials cannot be written to a node or discovery record, or None (never quotes a value)."""
+    for key in ('username', 'password', 'mutual_username', 'mutual_password'):
+        value = (auth or {}).get(key)
+        found = control_character(value) if isinstance(value, str) else None
+        if found:
+            return ('%s.%s holds a control character (%s): refused, it would write other settings into the node '
+                    'record' % (field, key, found))
+    return None
+
+
+def iface_problem(iface, field='iface'):
+    """Why an iface name cannot go into a node record (it names a file under /etc/iscsi/ifaces), or None."""
+    found = control_character(iface)
+    if found:
+        return '%s holds a control character (%s): refused, it would write other settings into the node record' % (
+            field, found)
+    if not iface or '/' in iface or iface in ('.', '..') or any(char.isspace() for char in iface):
+        return '%s %r is not an iface name (no white space, no "/")' % (field, iface)
+    return None
 
 
 def desired_settings(params):

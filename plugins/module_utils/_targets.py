@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 
 # SAM-2 flat space addressing gives 14 bits; peripheral addressing only 0..255.
 # 64-bit extended LUN formats are not supported by this collection.
@@ -25,6 +26,17 @@ _TARGET_KEYS = ('target_portal', 'target_portals', 'target_iqn', 'target_iqns', 
 
 class TargetsError(ValueError):
     """connection_info cannot be turned into targets; the message names the field."""
+
+
+def control_character(text):
+    """The first control character of text as ``U+000A``, or None.
+
+    iscsiadm keeps a record as one ``name = value`` line per setting: a newline in a value writes other settings.
+    """
+    for char in text:
+        if unicodedata.category(char) == 'Cc':
+            return 'U+%04X' % ord(char)
+    return None
 
 
 def normalize_connection_info(connection_info):
@@ -166,4 +178,8 @@ def _auth(data, prefix):
     for key, value in (('username', username), ('password', password)):
         if not isinstance(value, str) or not value:
             raise TargetsError('%s%s is missing or empty while %smethod is CHAP' % (prefix, key, prefix))
+        found = control_character(value)
+        if found:  # never quote the value: it may be the secret
+            raise TargetsError('%s%s holds a control character (%s): refused, it would write other settings into '
+                               'the node record' % (prefix, key, found))
     return {'method': method, 'username': username, 'password': password}

@@ -110,6 +110,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import auth_problem, iface_problem
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import TargetsError, normalize_portal
 
 
@@ -160,6 +161,9 @@ def main():
         module.fail_json(msg=str(exc))
     if params['timeout'] <= 0:
         module.fail_json(msg='timeout must be positive, got %d' % params['timeout'])
+    problem = auth_problem(params['auth']) or iface_problem(params['iface'])
+    if problem:
+        module.fail_json(msg=problem)
     secrets = [(params['auth'] or {}).get('password')]
     iscsiadm = Iscsiadm(module, timeout=params['timeout'], secrets=secrets)
     try:

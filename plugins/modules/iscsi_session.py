@@ -165,7 +165,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._lock
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import (
-    SessionManager, session_argument_spec, timing_problem)
+    SessionManager, auth_problem, iface_problem, session_argument_spec, timing_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
     TargetsError,
     is_iscsi_name,
@@ -197,7 +197,7 @@ def main():
         module.fail_json(msg=str(exc))
     if not is_iscsi_name(params['iqn']):
         module.fail_json(msg='iqn must be an iSCSI name (iqn./eui./naa.), got %r' % params['iqn'])
-    problem = timing_problem(params)
+    problem = timing_problem(params) or auth_problem(params['auth']) or iface_problem(params['iface'])
     if problem:
         module.fail_json(msg=problem)
     if params['state'] == 'absent' and lun is None and not params['force']:

@@ -291,7 +291,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._mult
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, Stopwatch
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import (
-    SessionManager, session_argument_spec, timing_problem)
+    SessionManager, auth_problem, iface_problem, session_argument_spec, timing_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import TargetsError
 
 DEVICE_POLL = 0.25
@@ -331,6 +331,9 @@ def volumes_problem(volumes, min_paths):
         where = 'volumes[%d] ' % index if len(volumes) > 1 else ''
         if not volume['targets']:
             return where + 'targets is empty'
+        problem = auth_problem(volume['auth'])
+        if problem:
+            return where + problem
         problem = min_paths_problem(min_paths, volume['targets'])
         if problem:
             return where + problem
@@ -584,7 +587,8 @@ def main():
     except TargetsError as exc:
         module.fail_json(msg=str(exc))
     min_paths = params['min_paths'] if params['state'] == 'present' else 0
-    problem = timing_problem(params) or volumes_problem(volumes, min_paths) or count_problem(params)
+    problem = (timing_problem(params) or iface_problem(params['iface']) or volumes_problem(volumes, min_paths)
+               or count_problem(params))
     if problem:
         module.fail_json(msg=problem)
     secrets = [auth.get(name) for auth in [v['auth'] or {} for v in volumes] for name in ('password', 'mutual_password')]

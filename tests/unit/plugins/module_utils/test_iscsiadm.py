@@ -67,7 +67,8 @@ class FakeModule:
     def get_bin_path(self, name, required=False):
         return {'timeout': '/usr/bin/timeout'}.get(name, '/usr/sbin/' + name)
 
-    def run_command(self, argv, environ_update=None):
+    def run_command(self, argv, environ_update=None, expand_user_and_vars=True):
+        assert expand_user_and_vars is False  # arguments (CHAP secrets) verbatim
         self.calls.append((argv, environ_update))
         return self.answers.pop(0)
 
