@@ -140,9 +140,16 @@ options:
     LOCKS = r"""
 options:
   lock_dir:
-    description: Directory of the per-(portal, IQN) lock files, shared by every module of the collection.
+    description:
+      - Directory of the per-(portal, IQN) lock files, shared by every module of the collection.
+      - Created with mode C(0700) when missing. It must be a directory (not a symbolic link) owned by root or by the
+        user running the module, with no permission for group or others; anything else is refused before any
+        command runs, since whoever controls it could hold every lock or make the module create files elsewhere.
+        Lock files are opened without following symbolic links.
+      - The default lies in C(/run), which only root may write to. Do not use a world-writable directory such as
+        C(/run/lock) or C(/tmp) itself.
     type: path
-    default: /run/lock/cinder_local.iscsi_multipath
+    default: /run/cinder_local-iscsi_multipath
   lock_timeout:
     description: Seconds to wait for another run holding the lock of a (portal, IQN).
     type: int

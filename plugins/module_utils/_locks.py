@@ -5,7 +5,13 @@
 # This module_utils is PRIVATE to the collection. It can have breaking changes at any time.
 # Do not use it from other collections or roles.
 
-"""Host-wide file locks per (portal, iqn), like os-brick's connect_to_iscsi_portal-<portal>-<iqn>."""
+"""Host-wide file locks per (portal, iqn), like os-brick's connect_to_iscsi_portal-<portal>-<iqn>.
+
+The lock files live in a directory of our own that only its owner (root, or the user running the module) may
+enter: in a world-writable directory such as /run/lock (mode 1777) any local user could plant the lock files
+(hold every lock forever) or symbolic links (make root create files elsewhere). The directory is checked with
+lstat() and opened with O_NOFOLLOW; lock files are opened inside that open directory with O_NOFOLLOW.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +19,14 @@ import contextlib
 import fcntl
 import os
 import re
+import stat
 import time
 
-DEFAULT_LOCK_DIR = '/run/lock/cinder_local.iscsi_multipath'
+# /run is root's (0755): nobody else can plant a directory or a link there before we create ours.
+DEFAULT_LOCK_DIR = '/run/cinder_local-iscsi_multipath'
 POLL_SECONDS = 0.2
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def lock_argument_spec():
@@ -27,8 +37,16 @@ def lock_argument_spec():
     )
 
 
-class LockTimeout(Exception):
+class LockError(Exception):
+    """A lock could not be taken."""
+
+
+class LockTimeout(LockError):
     """The lock stayed taken for longer than the timeout."""
+
+
+class LockDirError(LockError):
+    """The lock directory or a lock file is not one only we control (planted, shared, a link)."""
 
 
 def lock_name(portal, iqn):
@@ -36,12 +54,79 @@ def lock_name(portal, iqn):
     return re.sub(r'[^A-Za-z0-9.-]', '_', 'iscsi-%s-%s' % (portal, iqn)) + '.lock'
 
 
+def _euid():
+    return os.geteuid()
+
+
+def lock_dir_problem(path, st, euid):
+    """Why the lstat() result st of the lock directory cannot be trusted, or None."""
+    if stat.S_ISLNK(st.st_mode):
+        return ('lock_dir %s is a symbolic link: refused (someone may have planted it; remove it, or choose another '
+                'lock_dir)' % path)
+    if not stat.S_ISDIR(st.st_mode):
+        return 'lock_dir %s is not a directory: refused (remove it, or choose another lock_dir)' % path
+    if st.st_uid not in (0, euid):
+        return ('lock_dir %s is owned by uid %d, not by root (or uid %d running the module): refused, its owner '
+                'could hold or swap every lock (remove it, or choose another lock_dir)' % (path, st.st_uid, euid))
+    if st.st_mode & 0o077:
+        return ('lock_dir %s has mode %04o: refused, others could plant or hold lock files in it (it must be 0700: '
+                'chmod 0700 it, or choose another lock_dir)' % (path, stat.S_IMODE(st.st_mode)))
+    return None
+
+
+def open_lock_dir(lock_dir):
+    """An fd of lock_dir (created 0700 when missing) once it is checked; raise LockDirError."""
+    if not os.path.lexists(lock_dir):
+        try:
+            os.makedirs(lock_dir, mode=0o700)
+        except FileExistsError:
+            pass  # another run created it meanwhile: checked below like any other
+        except OSError as exc:
+            raise LockDirError('cannot create lock_dir %s: %s' % (lock_dir, exc.strerror)) from None
+    try:
+        before = os.lstat(lock_dir)
+    except OSError as exc:
+        raise LockDirError('cannot read lock_dir %s: %s' % (lock_dir, exc.strerror)) from None
+    problem = lock_dir_problem(lock_dir, before, _euid())
+    if problem:
+        raise LockDirError(problem)
+    try:
+        fd = os.open(lock_dir, _DIR_FLAGS)
+    except OSError as exc:
+        raise LockDirError('cannot open lock_dir %s: %s' % (lock_dir, exc.strerror)) from None
+    after = os.fstat(fd)
+    if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+        os.close(fd)
+        raise LockDirError('lock_dir %s was replaced while it was checked: refused' % lock_dir)
+    return fd
+
+
+def check_lock_dir(lock_dir):
+    """Create (0700) and check lock_dir; raise LockDirError. For modules to fail before any change."""
+    os.close(open_lock_dir(lock_dir))
+
+
+def _open_lock_file(dir_fd, lock_dir, name):
+    path = os.path.join(lock_dir, name)
+    try:
+        fd = os.open(name, _FILE_FLAGS, 0o600, dir_fd=dir_fd)
+    except OSError as exc:
+        raise LockDirError('cannot open lock file %s: %s (refused: lock files are opened without following '
+                           'links)' % (path, exc.strerror)) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LockDirError('lock file %s is not a regular file: refused' % path)
+    return fd, path
+
+
 @contextlib.contextmanager
 def target_lock(portal, iqn, lock_dir=DEFAULT_LOCK_DIR, timeout=60, clock=time.monotonic, sleep=time.sleep):
     """Hold an exclusive flock on <lock_dir>/<lock_name> while the block runs."""
-    os.makedirs(lock_dir, mode=0o700, exist_ok=True)
-    path = os.path.join(lock_dir, lock_name(portal, iqn))
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    dir_fd = open_lock_dir(lock_dir)
+    try:
+        fd, path = _open_lock_file(dir_fd, lock_dir, lock_name(portal, iqn))
+    finally:
+        os.close(dir_fd)
     try:
         deadline = clock() + timeout
         while True:

@@ -161,7 +161,7 @@ in_use_luns:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import LockTimeout, lock_argument_spec, target_lock
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import LockError, lock_argument_spec, target_lock
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import (
@@ -216,7 +216,7 @@ def main():
                     result = manager.absent(lun, params['force'])
     except CommandError as exc:
         module.fail_json(portal=portal, iqn=params['iqn'], **exc.fail_kwargs())
-    except LockTimeout as exc:
+    except LockError as exc:  # a timeout, or a lock_dir someone else controls (refused before any command)
         module.fail_json(msg=str(exc), portal=portal, iqn=params['iqn'])
     module.exit_json(**result)
 

@@ -286,7 +286,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import (
     DeviceManager, checked_targets, count_problem, device_argument_spec, min_paths_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import LockTimeout, lock_argument_spec, target_lock
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
+    LockDirError, LockError, check_lock_dir, lock_argument_spec, target_lock)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, Stopwatch
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
@@ -445,7 +446,7 @@ class VolumeManager:
         """action() under the lock; a failure is kept in self.errors and becomes an outcome with 'error'."""
         try:
             return self._locked(entry, action)
-        except LockTimeout as exc:
+        except LockError as exc:
             error = CommandError(str(exc))
         except CommandError as exc:
             error = exc
@@ -465,7 +466,7 @@ class VolumeManager:
         def undo(outcome):
             try:
                 self._locked(outcome, lambda: self._session(outcome).undo(outcome['created_node'], outcome['logged_in']))
-            except (CommandError, LockTimeout) as exc:
+            except (CommandError, LockError) as exc:
                 self.module.warn('could not roll back the login to %s %s: %s' % (
                     outcome['portal'], outcome['iqn'], getattr(exc, 'msg', exc)))
         in_parallel(undo, [o for o in live_outcomes(outcomes) if o['created_node'] or o['logged_in']])
@@ -595,6 +596,11 @@ def main():
     iscsiadm = Iscsiadm(module, secrets=secrets)
     for name in ('timeout', 'iscsiadm'):  # resolved here: a missing binary must fail in the main thread
         iscsiadm.bin(name)
+    if not module.check_mode:  # a planted lock_dir fails here, before any command (check mode takes no lock)
+        try:
+            check_lock_dir(params['lock_dir'])
+        except LockDirError as exc:
+            module.fail_json(msg=str(exc))
     manager = VolumeManager(module, iscsiadm, Multipath(module), Scsi(module))
     try:
         if params['state'] == 'present':
