@@ -2,6 +2,7 @@
 
 usage: python tools/demo_volume.py create NAME VOLUME_TYPE   -> prints the volume id
        python tools/demo_volume.py delete VOLUME_ID
+       python tools/demo_volume.py attachments VOLUME_ID  -> "Cinder attachments: N"; exit 1 unless available
 """
 import sys
 import time
@@ -31,12 +32,21 @@ def delete(conn, volume_id):
         time.sleep(1)
 
 
+def attachments(conn, volume_id):
+    volume = conn.block_storage.get_volume(volume_id)
+    print("Cinder attachments: %d (volume %s)" % (len(volume.attachments or []), volume.status))
+    if volume.status != "available":
+        sys.exit(1)
+
+
 def main():
     conn = openstack.connect()
     if sys.argv[1:2] == ["create"] and len(sys.argv) == 4:
         create(conn, sys.argv[2], sys.argv[3])
     elif sys.argv[1:2] == ["delete"] and len(sys.argv) == 3:
         delete(conn, sys.argv[2])
+    elif sys.argv[1:2] == ["attachments"] and len(sys.argv) == 3:
+        attachments(conn, sys.argv[2])
     else:
         sys.exit(__doc__)
 

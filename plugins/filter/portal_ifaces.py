@@ -22,7 +22,7 @@ options:
     elements: dict
     required: true
   links:
-    description: Output lines of C(ip -br link show) (name, state, MAC); needed to match O(ifaces[].hwaddress).
+    description: Output lines of C(ip -br link show) (name, state, MAC); needed to match an iface's C(hwaddress) in O(ifaces).
     type: list
     elements: str
     default: []

@@ -15,7 +15,7 @@ description:
   - Discovery creates node records for what it finds and resets C(node.startup) of existing records of
     that portal to the iscsid.conf default. The module saves C(node.startup) of every existing record of
     O(portal) first and restores the values discovery changed.
-  - Use it when Cinder gave only C(target_portal) (see RV(cinder_local.iscsi_multipath.iscsi_targets#filter:single_portal)).
+  - Use it when Cinder gave only C(target_portal) (see RV(cinder_local.iscsi_multipath.iscsi_targets#filter:_value.single_portal)).
 extends_documentation_fragment:
   - cinder_local.iscsi_multipath._attributes
 attributes:
