@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the tests, the lab and the demo need: Debian packages and virtualenvs.
-# Idempotent: each step is skipped when its stamp matches its inputs.
+# Idempotent: apt runs only when a package is missing; a venv is rebuilt only when its inputs change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STAMPS=.cache/stamps
@@ -10,7 +10,7 @@ APT_PACKAGES=(
   qemu-system-x86 linux-image-amd64 busybox-static cpio kmod zstd xz-utils
   tgt open-iscsi multipath-tools sg3-utils lsscsi fio
   iproute2 iptables iputils-ping openssh-server openssh-client bc make git rsync shellcheck
-  python3-venv
+  curl jq ca-certificates python3 python3-venv
 )
 
 stamp_ok() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
@@ -20,8 +20,7 @@ stamp_ok() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
 # A policy-rc.d already in place is the machine's own: it stays, and so does what it decides.
 POLICY=/usr/sbin/policy-rc.d
 
-apt_key=$(printf '%s\n' "${APT_PACKAGES[@]}" | sha256sum | cut -c1-16)
-if ! stamp_ok apt "$apt_key" || ! dpkg -s "${APT_PACKAGES[@]}" >/dev/null 2>&1; then
+if ! dpkg -s "${APT_PACKAGES[@]}" >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   if [ ! -e "$POLICY" ]; then
@@ -30,7 +29,6 @@ if ! stamp_ok apt "$apt_key" || ! dpkg -s "${APT_PACKAGES[@]}" >/dev/null 2>&1; 
   fi
   apt-get install -y -q --no-install-recommends "${APT_PACKAGES[@]}"
   if [ "$(trap -p EXIT)" ]; then rm -f "$POLICY"; trap - EXIT; fi
-  echo "$apt_key" > "$STAMPS/apt"
 fi
 
 pick_python() {  # first interpreter of the given minor versions that works (PATH, then pyenv)
