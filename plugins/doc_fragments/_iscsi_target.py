@@ -30,12 +30,17 @@ options:
         type: str
         required: true
       iqn:
-        description: Target IQN.
+        description:
+          - Target name, as iscsiadm takes it (V(iqn.), V(eui.), V(naa.) or the array's own form). White space,
+            control characters, C(/) and names over 223 bytes are refused.
         type: str
         required: true
       lun:
-        description: LUN of the volume on that target.
-        type: int
+        description:
+          - LUN of the volume on that target, an integer or a string of ASCII digits, in 0..32767.
+          - The number the kernel uses, as the P(cinder_local.iscsi_multipath.iscsi_targets#filter) filter returns
+            it (Cinder's LUN translated for its C(addressing_mode)).
+        type: raw
         required: true
 """
 

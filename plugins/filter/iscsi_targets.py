@@ -16,11 +16,20 @@ description:
     beside C(driver_volume_type)), and the bare C(data) dictionary.
   - The plural keys C(target_portals), C(target_iqns), C(target_luns) win over the singular ones, as in
     os-brick. When only C(target_portals) is a list, the singular C(target_iqn) or C(target_lun) is used
-    for every portal.
+    for every portal. A plural key set to V(null) counts as absent.
+  - With only the singular keys and no C(target_lun) at all (Synology's default set-up), the LUN is 0, as in os-brick.
+  - Target names are taken as iscsiadm takes them (V(iqn.), V(eui.), V(naa.), or an array's own form such as
+    Inspur AS13000's C(target.inspur.<host>-<digits>)).
+  - C(addressing_mode) is honoured as os-brick does (C(lun_for_addressing)): V(SAM2) gives LUNs from 256, and
+    V(SAM3-flat) every LUN, the kernel's flat space number, the LUN plus 16384; V(SAM), V(transparent) or no
+    mode leave it unchanged.
   - Fails with a message naming the field for lists of different lengths, empty lists, a
     C(driver_volume_type) other than C(iscsi), a portal without a port or with a bad port, a host name
-    instead of an address in a portal, an IPv6 portal without brackets, a LUN that is not an integer in
-    0..16383 (SAM-2 flat space addressing), a missing or malformed IQN, and incomplete CHAP settings.
+    instead of an address in a portal, an IPv6 portal without brackets, a LUN that is not an integer or a string
+    of ASCII digits in 0..16383 (SAM-2 flat space addressing), a missing target name or one with white space,
+    control characters or C(/) or over 223 bytes, incomplete CHAP settings or CHAP values with control characters,
+    an unknown C(addressing_mode), an C(access_mode) other than V(rw) (read-only is not supported) and
+    C(encrypted=true) (Cinder volume encryption is not supported: the device would show the ciphertext).
   - The result holds the CHAP password. Use C(no_log) on tasks that print or register it.
 options:
   _input:
@@ -62,6 +71,7 @@ _value:
       description:
         - One entry per distinct (portal, IQN, LUN), in Cinder's order.
         - Portals are canonical C(address:port), IPv6 as C([address]:port).
+        - The LUN is the number the kernel uses, translated for C(addressing_mode) (0..32767).
       type: list
       elements: dict
       sample: [{portal: "192.0.2.1:3260", iqn: "iqn.2010-10.org.openstack:volume-1", lun: 1},
@@ -78,7 +88,7 @@ _value:
       sample: null
     single_portal:
       description:
-        - True when Cinder gave only the singular C(target_portal) keys. Other paths may then exist
+        - True when Cinder gave only the singular C(target_portal) keys (plural keys absent or V(null)). Other paths may then exist
           and can be found with SendTargets discovery (see M(cinder_local.iscsi_multipath.iscsi_discovery)).
       type: bool
       sample: false

@@ -21,8 +21,9 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run 
     wait_for,
 )
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
+    MAX_SCSI_LUN,
     TargetsError,
-    is_iscsi_name,
+    check_target_name,
     normalize_lun,
     normalize_portal,
 )
@@ -40,7 +41,7 @@ def device_argument_spec():
         targets=dict(type='list', elements='dict', options=dict(
             portal=dict(type='str', required=True),
             iqn=dict(type='str', required=True),
-            lun=dict(type='int', required=True),
+            lun=dict(type='raw', required=True),
         )),
         wwid=dict(type='str'),
         min_paths=dict(type='int', default=1),
@@ -341,14 +342,17 @@ class DeviceManager:
 
 
 def checked_targets(targets):
-    """Canonical targets; raise TargetsError naming targets[i].field."""
+    """Canonical targets; raise TargetsError naming targets[i].field.
+
+    A LUN is the number the kernel uses (the iscsi_targets filter has applied Cinder's addressing_mode): up to
+    MAX_SCSI_LUN for flat space addressing.
+    """
     result = []
     for index, target in enumerate(targets or []):
         field = 'targets[%d].' % index
-        if not is_iscsi_name(target['iqn']):
-            raise TargetsError('%siqn must be an iSCSI name (iqn./eui./naa.), got %r' % (field, target['iqn']))
-        checked = {'portal': normalize_portal(target['portal'], field + 'portal'), 'iqn': target['iqn'],
-                   'lun': normalize_lun(target['lun'], field + 'lun')}
+        checked = {'portal': normalize_portal(target['portal'], field + 'portal'),
+                   'iqn': check_target_name(target['iqn'], field + 'iqn'),
+                   'lun': normalize_lun(target['lun'], field + 'lun', MAX_SCSI_LUN)}
         if checked not in result:
             result.append(checked)
     return result

@@ -19,9 +19,19 @@ import unicodedata
 # SAM-2 flat space addressing gives 14 bits; peripheral addressing only 0..255.
 # 64-bit extended LUN formats are not supported by this collection.
 MAX_LUN = 16383
+# os-brick's lun_for_addressing adds this to the LUNs it sends flat space addressed (SAM2 from 256, SAM3-flat all):
+# the number the Linux SCSI layer shows for them (scsilun_to_int of 0x40|hi, lo).
+FLAT_SPACE_OFFSET = 16384
+MAX_SCSI_LUN = MAX_LUN + FLAT_SPACE_OFFSET
+# os_brick.constants.SCSI_ADDRESSING_MODES (None means SAM, as in os-brick)
+ADDRESSING_MODES = ('transparent', 'SAM', 'SAM2', 'SAM3-flat')
+# RFC 3720 3.2.6.1 (open-iscsi TARGET_NAME_MAXLEN): an iSCSI name is at most 223 bytes of UTF-8.
+MAX_NAME_BYTES = 223
 DEFAULT_AUTH_METHOD = 'CHAP'
-_IQN_RE = re.compile(r'^(iqn\.|eui\.|naa\.)\S+$', re.IGNORECASE)
-_TARGET_KEYS = ('target_portal', 'target_portals', 'target_iqn', 'target_iqns', 'target_lun', 'target_luns')
+_ASCII_DIGITS = re.compile(r'[0-9]+\Z')
+_ZONE_RE = re.compile(r'%[A-Za-z0-9_.:@-]{1,64}\Z')
+_PLURAL_KEYS = ('target_portals', 'target_iqns', 'target_luns')
+_TARGET_KEYS = ('target_portal', 'target_iqn', 'target_lun') + _PLURAL_KEYS
 
 
 class TargetsError(ValueError):
@@ -48,15 +58,18 @@ def normalize_connection_info(connection_info):
     data = _data_dict(connection_info)
     if not any(key in data for key in _TARGET_KEYS):
         raise TargetsError('connection_info has no target_portal(s): is it an attachment without a connector?')
-    single_portal = not any(key in data for key in ('target_portals', 'target_iqns', 'target_luns'))
-    portals, iqns, luns = _target_lists(data)
+    check_access(data)
+    addressing_mode = data.get('addressing_mode')
+    lun_for_addressing(0, addressing_mode)  # an unknown mode fails before any LUN is looked at
+    single_portal = all(data.get(key) is None for key in _PLURAL_KEYS)  # a null list means the singular keys
+    portals, iqns, luns = _target_lists(data, single_portal)
     targets = []
     for index, (portal, iqn, lun) in enumerate(zip(portals, iqns, luns)):
         suffix = '' if single_portal else 's[%d]' % index
         target = {
             'portal': normalize_portal(portal, 'target_portal' + suffix),
-            'iqn': _check_iqn(iqn, 'target_iqn' + suffix),
-            'lun': normalize_lun(lun, 'target_lun' + suffix),
+            'iqn': check_target_name(iqn, 'target_iqn' + suffix),
+            'lun': lun_for_addressing(normalize_lun(lun, 'target_lun' + suffix), addressing_mode),
         }
         if target not in targets:
             targets.append(target)
@@ -82,12 +95,45 @@ def _data_dict(connection_info):
     return data
 
 
-def _target_lists(data):
-    """Return equal-length portal, iqn and lun lists (plural keys win over singular ones, as in os-brick)."""
+def lun_for_addressing(lun, addressing_mode=None):
+    """The LUN number the Linux SCSI layer uses for Cinder's LUN under addressing_mode (os-brick's
+    ``LinuxSCSI.lun_for_addressing``): SAM2 addresses LUNs from 256, SAM3-flat every LUN, flat space, which
+    the kernel numbers 16384 higher; SAM and transparent (and no mode) leave the LUN as it is."""
+    mode = addressing_mode or 'SAM'
+    if mode not in ADDRESSING_MODES:
+        raise TargetsError('addressing_mode is %r: only %s are known (os-brick\'s SCSI addressing modes)' % (
+            addressing_mode, ', '.join(ADDRESSING_MODES)))
+    if mode == 'SAM3-flat' or (mode == 'SAM2' and lun >= 256):
+        lun += FLAT_SPACE_OFFSET
+    return lun
+
+
+def check_access(data):
+    """Refuse what Cinder asks of the attachment and this collection does not do (access_mode ro, encryption)."""
+    access_mode = data.get('access_mode')
+    if access_mode not in (None, 'rw'):
+        raise TargetsError("access_mode is %r: only 'rw' is supported (this collection cannot make the device "
+                           'read-only)' % (access_mode,))
+    encrypted = data.get('encrypted')
+    if encrypted is True:
+        raise TargetsError('encrypted is true: Cinder volume encryption is not supported (the device would show the '
+                           "ciphertext, and writing to it would destroy the volume's data)")
+    if encrypted not in (None, False):
+        raise TargetsError('encrypted must be true or false, got %r' % (encrypted,))
+
+
+def _target_lists(data, single_portal):
+    """Return equal-length portal, iqn and lun lists (plural keys win over singular ones, as in os-brick).
+
+    Without any LUN key a single portal means LUN 0, as in os-brick (Synology's default set-up sends none).
+    """
     portals = _plural(data, 'target_portals', 'target_portal', None)
     count = len(portals)
     iqns = _plural(data, 'target_iqns', 'target_iqn', count)
-    luns = _plural(data, 'target_luns', 'target_lun', count)
+    if single_portal and 'target_lun' not in data:
+        luns = [0]
+    else:
+        luns = _plural(data, 'target_luns', 'target_lun', count)
     for key, values in (('target_iqns', iqns), ('target_luns', luns)):
         if len(values) != count:
             raise TargetsError('%s has %d entries but target_portals has %d' % (key, len(values), count))
@@ -132,34 +178,68 @@ def normalize_portal(portal, field='portal'):
                            'reported by address)' % (field, portal, host)) from None
     if address.version != version:
         raise TargetsError('%s %r: %r is not an IPv%d address' % (field, portal, host, version))
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
+    if not _ASCII_DIGITS.match(port) or not 1 <= int(port) <= 65535:
         raise TargetsError('%s %r: port %r is not a number in 1..65535' % (field, portal, port))
     zone = host[len(host.split('%')[0]):]
+    if zone and (version == 4 or not _ZONE_RE.match(zone)):
+        raise TargetsError('%s %r: %r is not an IPv6 zone (an interface name or number)' % (field, portal, zone))
     if version == 6:
         return '[%s%s]:%d' % (address, zone, int(port))
     return '%s:%d' % (address, int(port))
 
 
-def normalize_lun(lun, field='lun'):
-    """Return lun as an int in 0..MAX_LUN (decimal strings accepted); raise TargetsError naming field."""
-    if isinstance(lun, str) and lun.strip().isdigit():
+def normalize_lun(lun, field='lun', maximum=MAX_LUN):
+    """Return lun as an int in 0..maximum (strings of ASCII digits accepted); raise TargetsError naming field.
+
+    Only ASCII digits: str.isdigit() is true for '²' (int() then fails) and int('١') is 1.
+    """
+    if isinstance(lun, str) and _ASCII_DIGITS.match(lun.strip()):
         lun = int(lun.strip())
     if isinstance(lun, bool) or not isinstance(lun, int):
         raise TargetsError('%s must be an integer, got %r' % (field, lun))
-    if not 0 <= lun <= MAX_LUN:
-        raise TargetsError('%s %d is out of range 0..%d' % (field, lun, MAX_LUN))
+    if not 0 <= lun <= maximum:
+        raise TargetsError('%s %d is out of range 0..%d' % (field, lun, maximum))
     return lun
 
 
+def target_name_problem(name):
+    """Why name cannot be used as an iSCSI target name, or None.
+
+    Any name iscsiadm takes is accepted (iqn., eui., naa., and arrays' own forms such as Inspur AS13000's
+    ``target.inspur.<host>-<digits>``), except white space, control and invisible format characters, a "/"
+    (iscsiadm stores node records in a directory named after the target) and more than 223 bytes (RFC 3720).
+    """
+    if not isinstance(name, str) or not name:
+        return 'must be a non-empty string, got %r' % (name,)
+    for char in name:
+        if unicodedata.category(char) in ('Cc', 'Cf'):
+            return '%r holds a control or format character (U+%04X)' % (name, ord(char))
+        if char.isspace():
+            return '%r holds white space (U+%04X)' % (name, ord(char))
+    if '/' in name or name in ('.', '..'):
+        return '%r holds "/" or is a "." name (iscsiadm names a directory after the target)' % (name,)
+    size = len(name.encode('utf-8', 'surrogatepass'))
+    if size > MAX_NAME_BYTES:
+        return 'is %d bytes long, an iSCSI name has at most %d (RFC 3720)' % (size, MAX_NAME_BYTES)
+    return None
+
+
 def is_iscsi_name(text):
-    """True for iqn./eui./naa. names without white space."""
-    return isinstance(text, str) and bool(_IQN_RE.match(text))
+    """True for a target name iscsiadm accepts and target_name_problem() finds nothing wrong with."""
+    return target_name_problem(text) is None
 
 
-def _check_iqn(iqn, field):
-    if not is_iscsi_name(iqn):
-        raise TargetsError('%s must be an iSCSI name (iqn./eui./naa.), got %r' % (field, iqn))
-    return iqn
+def is_standard_iscsi_name(text):
+    """True for an iqn./eui./naa. name (what an initiator must call itself) that is_iscsi_name() accepts."""
+    return is_iscsi_name(text) and text[:4].lower() in ('iqn.', 'eui.', 'naa.') and len(text) > 4
+
+
+def check_target_name(name, field):
+    """name when it is a usable target name; raise TargetsError naming field."""
+    problem = target_name_problem(name)
+    if problem:
+        raise TargetsError('%s %s' % (field, problem))
+    return name
 
 
 def _auth(data, prefix):

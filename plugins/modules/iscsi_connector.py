@@ -115,7 +115,7 @@ import sys
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import is_iscsi_name
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import is_standard_iscsi_name
 
 
 class InitiatorError(Exception):
@@ -135,7 +135,7 @@ def parse_initiator_name(text, path):
         raise InitiatorError('%s has no InitiatorName= line (generate one with iscsi-iname)' % path)
     if len(names) > 1:
         raise InitiatorError('%s has %d InitiatorName= lines, expected one' % (path, len(names)))
-    if not is_iscsi_name(names[0]):
+    if not is_standard_iscsi_name(names[0]):
         raise InitiatorError('%s: InitiatorName %r is not an iSCSI name (iqn./eui./naa.)' % (path, names[0]))
     return names[0]
 

@@ -43,14 +43,18 @@ options:
     type: str
     required: true
   iqn:
-    description: Target IQN.
+    description:
+      - Target name, as iscsiadm takes it (V(iqn.), V(eui.), V(naa.) or the array's own form). White space, control
+        characters, C(/) and names over 223 bytes are refused.
     type: str
     required: true
   lun:
     description:
       - LUN of the volume on this target. Required with O(state=absent) unless O(force=true); used to tell
         this volume's devices from other volumes' on a shared session.
-    type: int
+      - An integer, or a string of ASCII digits, in 0..32767; the number the kernel uses, as the
+        P(cinder_local.iscsi_multipath.iscsi_targets#filter) filter returns it.
+    type: raw
   state:
     description: Whether the node record and session should exist.
     type: str
@@ -167,8 +171,9 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import (
     SessionManager, auth_problem, iface_problem, session_argument_spec, timing_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
+    MAX_SCSI_LUN,
     TargetsError,
-    is_iscsi_name,
+    check_target_name,
     normalize_lun,
     normalize_portal,
 )
@@ -179,7 +184,7 @@ def main():
         argument_spec=dict(
             portal=dict(type='str', required=True),
             iqn=dict(type='str', required=True),
-            lun=dict(type='int'),
+            lun=dict(type='raw'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             startup=dict(type='str', choices=['automatic', 'manual', 'onboot'], default='automatic'),
             scan=dict(type='str', choices=['manual', 'auto'], default='manual'),
@@ -192,11 +197,10 @@ def main():
     params = module.params
     try:
         portal = normalize_portal(params['portal'], 'portal')
-        lun = None if params['lun'] is None else normalize_lun(params['lun'], 'lun')
+        check_target_name(params['iqn'], 'iqn')
+        lun = None if params['lun'] is None else normalize_lun(params['lun'], 'lun', MAX_SCSI_LUN)
     except TargetsError as exc:
         module.fail_json(msg=str(exc))
-    if not is_iscsi_name(params['iqn']):
-        module.fail_json(msg='iqn must be an iSCSI name (iqn./eui./naa.), got %r' % params['iqn'])
     problem = timing_problem(params) or auth_problem(params['auth']) or iface_problem(params['iface'])
     if problem:
         module.fail_json(msg=problem)

@@ -74,12 +74,12 @@ options:
             type: str
             required: true
           iqn:
-            description: Target IQN.
+            description: Target name, as in O(targets[].iqn).
             type: str
             required: true
           lun:
-            description: LUN of the volume on that target.
-            type: int
+            description: LUN of the volume on that target, as in O(targets[].lun).
+            type: raw
             required: true
       auth:
         description:

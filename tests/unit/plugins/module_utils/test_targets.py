@@ -157,8 +157,8 @@ def test_auth_method_none_means_no_auth():
     ({'target_luns': [1, True]}, r'target_luns\[1\] must be an integer, got True'),
     ({'target_luns': [1, -1]}, r'target_luns\[1\] -1 is out of range'),
     ({'target_luns': [1, MAX_LUN + 1]}, r'target_luns\[1\] 16384 is out of range 0..16383'),
-    ({'target_iqns': [IQN, '']}, r"target_iqns\[1\] must be an iSCSI name"),
-    ({'target_iqns': [IQN, 'volume-1']}, r"target_iqns\[1\] must be an iSCSI name"),
+    ({'target_iqns': [IQN, '']}, r"target_iqns\[1\] must be a non-empty string"),
+    ({'target_iqns': [IQN, 'volume 1']}, r"target_iqns\[1\] 'volume 1' holds white space"),
     ({'auth_method': 'PAP'}, "auth_method is 'PAP', only 'CHAP' is supported"),
     ({'auth_password': ''}, 'auth_password is missing or empty while auth_method is CHAP'),
     ({'discovery_auth_method': 'CHAP'}, 'discovery_auth_username is missing'),
@@ -172,7 +172,7 @@ def test_rejects_with_field_name(changes, message):
 
 @pytest.mark.parametrize('data, message', [
     ({'target_portal': '192.0.2.1:3260', 'target_lun': 1}, 'target_iqn is missing'),
-    ({'target_portal': '192.0.2.1:3260', 'target_iqn': IQN}, 'target_lun is missing'),
+    ({'target_portals': ['192.0.2.1:3260'], 'target_iqns': [IQN]}, 'target_lun is missing'),
     ({'target_iqn': IQN, 'target_lun': 1}, 'target_portal is missing'),
     ({'target_portal': '192.0.2.1:3260', 'target_iqn': IQN, 'target_lun': None}, 'target_lun is missing'),
     ({}, 'no target_portal'),

@@ -172,11 +172,11 @@ def test_iscsid_down(harness, sysfs, args):
 @pytest.mark.parametrize('changes, message', [
     ({'portal': '192.0.2.1'}, "portal '192.0.2.1' has no port"),
     ({'portal': 'fe80::1:3260'}, 'brackets'),
-    ({'iqn': 'volume-1'}, "iqn must be an iSCSI name"),
+    ({'iqn': 'volume 1'}, "iqn 'volume 1' holds white space"),
     ({'login_timeout': 0}, 'login_timeout must be positive'),
     ({'replacement_timeout': -1}, 'replacement_timeout must be 0 or more'),
     ({'state': 'absent'}, 'lun is required with state=absent'),
-    ({'state': 'absent', 'lun': 16384}, 'lun 16384 is out of range'),
+    ({'state': 'absent', 'lun': 32768}, 'lun 32768 is out of range 0..32767'),
 ])
 def test_bad_input_fails_before_any_command(harness, args, changes, message):
     args.update(changes)

@@ -222,8 +222,8 @@ def test_add_missing_path_to_existing_map(harness, two_sessions):
 @pytest.mark.parametrize('targets, message', [
     ([{'portal': A, 'iqn': IQN, 'lun': 1}, {'portal': '198.51.100.1', 'iqn': IQN, 'lun': 1}],
      "targets[1].portal '198.51.100.1' has no port"),
-    ([{'portal': A, 'iqn': IQN, 'lun': 20000}], 'targets[0].lun 20000 is out of range'),
-    ([{'portal': A, 'iqn': 'x', 'lun': 1}], 'targets[0].iqn must be an iSCSI name'),
+    ([{'portal': A, 'iqn': IQN, 'lun': 40000}], 'targets[0].lun 40000 is out of range 0..32767'),
+    ([{'portal': A, 'iqn': 'x y', 'lun': 1}], "targets[0].iqn 'x y' holds white space"),
     ([], 'targets is empty'),
 ])
 def test_bad_targets_fail_before_any_command(harness, targets, message):
