@@ -20,7 +20,7 @@ description:
   - With only the singular keys and no C(target_lun) at all (Synology's default set-up), the LUN is 0, as in os-brick.
   - Target names are taken as iscsiadm takes them (V(iqn.), V(eui.), V(naa.), or an array's own form such as
     Inspur AS13000's C(target.inspur.<host>-<digits>)).
-  - C(addressing_mode) is honoured as os-brick does (C(lun_for_addressing)): V(SAM2) gives LUNs from 256, and
+  - C(addressing_mode) is honoured as os-brick does (C(lun_for_addressing)); V(SAM2) gives LUNs from 256, and
     V(SAM3-flat) every LUN, the kernel's flat space number, the LUN plus 16384; V(SAM), V(transparent) or no
     mode leave it unchanged.
   - Fails with a message naming the field for lists of different lengths, empty lists, a
@@ -29,7 +29,7 @@ description:
     of ASCII digits in 0..16383 (SAM-2 flat space addressing), a missing target name or one with white space,
     control characters or C(/) or over 223 bytes, incomplete CHAP settings or CHAP values with control characters,
     an unknown C(addressing_mode), an C(access_mode) other than V(rw) (read-only is not supported) and
-    C(encrypted=true) (Cinder volume encryption is not supported: the device would show the ciphertext).
+    C(encrypted=true) (Cinder volume encryption is not supported; the device would show the ciphertext).
   - The result holds the CHAP password. Use C(no_log) on tasks that print or register it.
 options:
   _input:
