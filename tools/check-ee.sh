@@ -3,20 +3,19 @@
 # (ansible-builder introspection finds exactly requirements.txt, openstacksdk among them), and
 # `ansible-builder create` writes a build context from execution-environment.yml that installs that very
 # tarball. No container engine needed.
+#
+# usage: tools/check-ee.sh TARBALL INSTALLED   (tools/package.sh passes its tarball and installed copy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
-export PATH="$repo/.venv/bin:$PATH"
-dest=$(tools/collection-tree.sh)
-work=${dest%/ansible_collections/*}
+export PATH="$PWD/.venv/bin:$PATH"
+tarball=$1 installed=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/iscsi_multipath-ee.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 echo "== execution environment"
-(cd "$dest" && ansible-galaxy collection build --output-path "$work/ee/.cache/build" >/dev/null)
-tarball=$(echo "$work"/ee/.cache/build/*.tar.gz)
-ANSIBLE_COLLECTIONS_PATH="$work/installed" \
-  ansible-galaxy collection install --offline -p "$work/installed" "$tarball" >/dev/null
-ansible-builder introspect "$work/installed" > "$work/introspect.yml"
+mkdir -p "$work/ee/.cache/build"
+cp "$tarball" "$work/ee/.cache/build/"
+ansible-builder introspect "$installed" > "$work/introspect.yml"
 python3 - "$work/introspect.yml" requirements.txt <<'EOF'
 import sys
 import yaml

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The collection as users get it: build the tarball, check it holds only what a user installs, install it
 # into an empty collections path, let Galaxy's importer judge it, and use that installed copy alone:
-# ansible-doc on every plugin and role, a syntax check of every playbook by its FQCN.
+# ansible-doc on every plugin and role, a syntax check of every playbook by its FQCN, and the execution
+# environment built on it (tools/check-ee.sh).
 # Leaves the tarball in .cache/build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,3 +74,5 @@ for playbook in "$installed/ansible_collections/cinder_local/iscsi_multipath/pla
     ansible-playbook --syntax-check -i localhost, "$name" >/dev/null
     echo "  $name"
 done
+
+"$repo/tools/check-ee.sh" "$repo/$tarball" "$installed"
