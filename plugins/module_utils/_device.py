@@ -22,7 +22,6 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run 
 )
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
     MAX_SCSI_LUN,
-    TargetsError,
     check_target_name,
     normalize_lun,
     normalize_portal,
