@@ -8,7 +8,7 @@ import sys
 import jmespath
 
 TOPOLOGY = jmespath.compile(
-    "maps[].{name: name, dm: sysfs, size: size, paths: path_groups[].paths[]"
+    "maps[].{name: name, dm: sysfs, paths: path_groups[].paths[]"
     ".{dev: dev, dm_st: dm_st, chk_st: chk_st, portal_via: host_adapter, target: target_wwnn}[]}"
 )
 
@@ -17,7 +17,7 @@ def main():
     text = sys.stdin.read().strip()
     maps = TOPOLOGY.search(json.loads(text)) if text.startswith("{") else []
     for mpath in maps or []:
-        print("%s  %s  size %s  %d path(s)" % (mpath["name"], mpath["dm"], mpath["size"], len(mpath["paths"])))
+        print("%s  %s  %d path(s)" % (mpath["name"], mpath["dm"], len(mpath["paths"])))
         for path in mpath["paths"]:
             print("  %(dev)-5s %(dm_st)-7s %(chk_st)-6s from %(portal_via)s to %(target)s" % path)
     print("maps: %d" % len(maps or []))
