@@ -36,7 +36,7 @@ def select_attachment(volume, attachments, host_name, attachment_id=None):
     """
     live = [a for a in attachments if a.get("status") not in GONE_STATES]
     if attachment_id:
-        return next((a for a in live if a.get("id") == attachment_id), None)
+        return not_nova(volume, next((a for a in live if a.get("id") == attachment_id), None))
     hosts = attached_hosts(volume)
     mine = [a for a in live if a.get("id") in hosts and hosts[a["id"]] == host_name]
     if mine:
@@ -55,12 +55,20 @@ def select_attachment(volume, attachments, host_name, attachment_id=None):
     pending = [a for a in live if a.get("id") not in hosts]
     if len(pending) == 1:
         # A volume that is not multiattach holds one pending attachment at most, and Cinder does
-        # not show whose it is: this host's earlier run is the one that made it.
-        return pending[0]
+        # not show whose it is: this host's earlier run is the one that made it, unless Nova's.
+        return not_nova(volume, pending[0])
     if pending:
         raise AttachmentConflict("volume %s has %d pending attachments (%s); pass attachment_id"
                                  % (volume["id"], len(pending), ", ".join(sorted(a["id"] for a in pending))))
     return None
+
+
+def not_nova(volume, attachment):
+    """The attachment, unless it belongs to a Nova instance: that one is never taken over."""
+    if attachment and attachment.get("instance"):
+        raise AttachmentConflict("attachment %s of volume %s belongs to instance %s (Nova's); it is not taken over"
+                                 % (attachment["id"], volume["id"], attachment["instance"]))
+    return attachment
 
 
 def legacy_attachment(volume, host_name, attachment_id=None):

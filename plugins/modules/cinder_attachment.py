@@ -364,15 +364,19 @@ class CinderAttachmentModule(OpenStackModule):
 
     # Results ------------------------------------------------------------------------------
 
-    def report_connection(self, connection_info):
-        """Put connection_info and its normalized targets into the result, secrets masked by default."""
+    def report_connection(self, connection_info, undo=None):
+        """Put connection_info and its normalized targets into the result, secrets masked by default.
+
+        An answer this collection cannot use fails the task; undo() first takes back the export this
+        run made for it, and says how that went.
+        """
         if not connection_info:
             return
         try:
             normalized = normalize_connection_info(connection_info)
         except TargetsError as exc:
-            self.fail("Cinder returned connection details this collection cannot use: %s" % exc,
-                      **self.result)
+            msg = "Cinder returned connection details this collection cannot use: %s" % exc
+            self.fail("%s; %s" % (msg, undo()) if undo else msg, **self.result)
         if self.params["return_secrets"]:
             self.result.update(connection_info=connection_info, auth=normalized["auth"],
                                discovery_auth=normalized["discovery_auth"])
@@ -383,11 +387,11 @@ class CinderAttachmentModule(OpenStackModule):
                                discovery_auth=mask_auth(normalized["discovery_auth"]))
         self.result.update(targets=normalized["targets"], single_portal=normalized["single_portal"])
 
-    def report_attachment(self, attachment, status=None):
+    def report_attachment(self, attachment, status=None, undo=None):
         self.result["attachment_id"] = attachment["id"]
         self.result["attach_mode"] = attachment.get("attach_mode")
         self.result["status"] = status or attachment.get("status")
-        self.report_connection(attachment.get("connection_info"))
+        self.report_connection(attachment.get("connection_info"), undo)
 
     def connector_with_mode(self, microversion):
         """The connector to send; before 3.54 the access mode travels inside it."""
@@ -432,7 +436,16 @@ class CinderAttachmentModule(OpenStackModule):
             created = self.client.create_attachment(volume["id"], connector, mode, text)
         except CinderError as exc:
             self.fail_after_cleanup(exc, volume["id"], before, text)
-        self.report_attachment(created)
+        self.report_attachment(created, undo=lambda: self.undo_created(created["id"], text))
+
+    def undo_created(self, attachment_id, microversion):
+        """Delete the attachment this run created (Cinder unexports it); say how it went."""
+        try:
+            self.client.delete_attachment(attachment_id, microversion)
+        except CinderError as exc:
+            return "deleting the attachment %s it made failed too: %s" % (attachment_id, exc.describe())
+        self.result["changed"] = False
+        return "deleted the attachment %s it made" % attachment_id
 
     def fail_after_cleanup(self, error, volume_id, before, microversion):
         """Delete the attachments a failed create left behind, then fail with Cinder's message."""
@@ -493,15 +506,31 @@ class CinderAttachmentModule(OpenStackModule):
         """os-reserve + os-initialize_connection; os-unreserve if the second fails."""
         self.client.volume_action(volume["id"], "os-reserve", {})
         try:
-            return self.legacy_connect(volume)
+            return self.legacy_connect(volume, unreserve=True)
         except CinderError as exc:
             self.legacy_undo(exc, volume, "os-unreserve")
 
-    def legacy_connect(self, volume):
+    def legacy_connect(self, volume, unreserve=False):
         answer = self.client.volume_action(volume["id"], "os-initialize_connection",
                                            {"connector": self.params["connector"]}, idempotent=True)
-        self.report_connection(answer["connection_info"])
+        self.report_connection(answer["connection_info"],
+                               undo=lambda: self.legacy_unexport(volume, unreserve))
         return answer["connection_info"]
+
+    def legacy_unexport(self, volume, unreserve):
+        """os-terminate_connection for the export just made (and os-unreserve); say how it went."""
+        done = []
+        try:
+            self.client.volume_action(volume["id"], "os-terminate_connection",
+                                      {"connector": self.params["connector"]}, idempotent=True)
+            done.append("os-terminate_connection")
+            if unreserve:
+                self.client.volume_action(volume["id"], "os-unreserve", {})
+                done.append("os-unreserve")
+        except CinderError as exc:
+            return "undoing it failed after %s: %s" % (", ".join(done) or "nothing", exc.describe())
+        self.result["changed"] = False
+        return "ran %s" % " and ".join(done)
 
     def legacy_undo(self, error, volume, action):
         """Run the undo action after `error`, then fail with both outcomes."""

@@ -86,3 +86,15 @@ def test_mask_flat_and_nested():
     assert flat["auth_password"] != "********"
     assert connection_secrets(nested) == [nested["data"]["auth_password"]]
     assert connection_secrets(dict(flat, discovery_auth_password="d")) == [flat["auth_password"], "d"]
+
+
+def test_pending_attachment_of_nova_instance_is_not_adopted():
+    nova = dict(PENDING, instance="6f1f2a4e-0c4b-4d43-9b7e-2b7c9e0f7c11")
+    with pytest.raises(AttachmentConflict, match="belongs to instance 6f1f2a4e.*Nova's"):
+        select_attachment(ATTACHING_VOLUME, [nova], "test")
+
+
+def test_attachment_id_of_nova_instance_is_not_adopted():
+    nova = dict(PENDING, instance="6f1f2a4e-0c4b-4d43-9b7e-2b7c9e0f7c11")
+    with pytest.raises(AttachmentConflict, match="not taken over"):
+        select_attachment(ATTACHING_VOLUME, [nova], "test", attachment_id=nova["id"])

@@ -468,3 +468,49 @@ def test_legacy_attached_from_available_does_the_whole_sequence(capsys):
     ], capsys)
     assert result["changed"] is True
     assert result["attachment_id"] == ATT
+
+
+UNUSABLE = dict(PENDING, connection_info=dict(PENDING["connection_info"], driver_volume_type="fibre_channel"))
+
+
+def test_unusable_answer_deletes_the_attachment_it_made(capsys):
+    create = ("POST", "/attachments",
+              {"attachment": {"volume_uuid": VOL, "connector": CONNECTOR, "mode": "rw"}}, "3.54")
+    result, dummy, out = run(args(), [
+        (GET_VOLUME, fixture("filelvm__02_volume_show_available")),
+        (LIST, EMPTY_LIST),
+        (create, (200, json.dumps({"attachment": UNUSABLE}))),
+        (("DELETE", "/attachments/%s" % NEW_ATT, None, "3.54"), fixture("filelvm__16_attachment_delete")),
+    ], capsys)
+    assert result["failed"] is True
+    assert result["changed"] is False
+    assert result["msg"].startswith("Cinder returned connection details this collection cannot use: ")
+    assert result["msg"].endswith("; deleted the attachment %s it made" % NEW_ATT)
+    assert PENDING["connection_info"]["auth_password"] not in out
+
+
+def test_unusable_legacy_answer_terminates_and_unreserves(capsys):
+    action = ("POST", "/volumes/%s/action" % VOL)
+    connection_info = {"driver_volume_type": "fibre_channel", "data": {"target_wwn": ["500a0981"]}}
+    result, dummy, dummy = run(args(api="legacy"), [
+        (GET_VOLUME, fixture("filelvm__02_volume_show_available")),
+        (action + ({"os-reserve": {}}, None), (202, "")),
+        (action + ({"os-initialize_connection": {"connector": CONNECTOR}}, None),
+         (200, json.dumps({"connection_info": connection_info}))),
+        (action + ({"os-terminate_connection": {"connector": CONNECTOR}}, None), (202, "")),
+        (action + ({"os-unreserve": {}}, None), (202, "")),
+    ], capsys)
+    assert result["failed"] is True
+    assert result["changed"] is False
+    assert result["msg"].endswith("; ran os-terminate_connection and os-unreserve")
+
+
+def test_present_refuses_pending_attachment_of_nova_instance(capsys):
+    nova = dict(PENDING, instance="6f1f2a4e-0c4b-4d43-9b7e-2b7c9e0f7c11")
+    result, dummy, dummy = run(args(), [
+        (GET_VOLUME, fixture("filelvm__11_volume_show_after_attachment_create")),
+        (LIST, listed(nova)),
+    ], capsys)
+    assert result["failed"] is True
+    assert result["changed"] is False
+    assert "belongs to instance 6f1f2a4e-0c4b-4d43-9b7e-2b7c9e0f7c11 (Nova's)" in result["msg"]
