@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: iscsi_volume
 short_description: Attach or detach iSCSI volumes over all their portals in a single call
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The single-call equivalent of os-brick's C(connect_volume)/C(disconnect_volume) for multipath iSCSI;
     the same steps as M(cinder_local.iscsi_multipath.iscsi_session) per portal followed by
