@@ -96,21 +96,6 @@ def parse_node_settings(output):
     return settings
 
 
-def parse_startup_by_iqn(output):
-    """``iscsiadm -m node --op show -p portal`` (every record of a portal) -> {iqn: node.startup}."""
-    values = {}
-    iqn = None
-    for line in output.splitlines():
-        name, sep, value = line.partition(' = ')
-        if not sep:
-            continue
-        if name.strip() == 'node.name':
-            iqn = value.strip()
-        elif name.strip() == 'node.startup' and iqn:
-            values[iqn] = value.strip()
-    return values
-
-
 def setting_problem(name, value):
     """Why value cannot be written to the record setting name (``-n name -v value``), or None.
 
@@ -198,14 +183,12 @@ class Iscsiadm(CommandRunner):
                                    what='logout from %s %s' % (portal, iqn))
         return rc == 0
 
-    def startup_by_iqn(self, portal):
-        """{iqn: node.startup} of every node record on a portal."""
-        rc, out = self._iscsiadm(['-m', 'node', '--op', 'show', '-p', portal], ok_rcs=(0, ERR_NO_OBJS_FOUND),
-                                 what='reading node records of %s' % portal)
-        return parse_startup_by_iqn(out) if rc == 0 else {}
-
     def discover(self, portal, auth=None, iface='default'):
-        """SendTargets discovery (with discovery CHAP when auth is given) -> [{portal, iqn, tpgt}]."""
+        """SendTargets discovery (with discovery CHAP when auth is given) -> [{portal, iqn, tpgt}].
+
+        ``--op new`` only adds records for targets not known yet: without it iscsiadm rewrites every record
+        the portal announces (attached volumes would lose their CHAP and timeouts) and deletes the others.
+        """
         base = ['-m', 'discoverydb', '-t', 'sendtargets', '-I', iface, '-p', portal]
         if auth:
             check_settings([('discovery.sendtargets.auth.authmethod', auth['method']),
@@ -219,8 +202,8 @@ class Iscsiadm(CommandRunner):
             if rc == ERR_IDBM:
                 self._iscsiadm(base + ['--op', 'new'], what='creating discovery record %s' % portal)
                 self._iscsiadm(update, what='setting discovery CHAP on %s' % portal)
-            rc, out = self._iscsiadm(base + ['--discover'], what='discovery on %s' % portal)
+            rc, out = self._iscsiadm(base + ['--discover', '--op', 'new'], what='discovery on %s' % portal)
         else:
-            rc, out = self._iscsiadm(['-m', 'discovery', '-t', 'sendtargets', '-I', iface, '-p', portal],
-                                     what='discovery on %s' % portal)
+            rc, out = self._iscsiadm(['-m', 'discovery', '-t', 'sendtargets', '-I', iface, '-p', portal,
+                                      '--op', 'new'], what='discovery on %s' % portal)
         return parse_records(out)

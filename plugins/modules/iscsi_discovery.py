@@ -12,12 +12,16 @@ version_added: 0.1.0
 description:
   - Runs SendTargets discovery on O(portal), with discovery CHAP when O(auth) is given (the discovery
     record is created when missing, as os-brick does on iscsiadm exit 6).
-  - Discovery creates node records for what it finds and resets C(node.startup) of existing records of
-    that portal to the iscsid.conf default. The module saves C(node.startup) of every existing record of
-    O(portal) first and restores the values discovery changed.
+  - Discovery only adds node records for targets not known yet (C(--op new)); an existing record, such as
+    one of an attached volume with its CHAP and timeouts, is never changed or deleted.
+  - With O(iqn), the records this discovery created for other targets (a portal announces every target it
+    serves) are deleted again, but only those without a session; nothing is ever logged out.
+  - It runs under a host-wide lock of O(portal) (O(lock_dir)), so that two discoveries on one portal do not
+    race.
   - Use it when Cinder gave only C(target_portal) (see RV(cinder_local.iscsi_multipath.iscsi_targets#filter:_value.single_portal)).
 extends_documentation_fragment:
   - cinder_local.iscsi_multipath._attributes
+  - cinder_local.iscsi_multipath._iscsi_target.locks
 attributes:
   check_mode:
     support: partial
@@ -29,7 +33,7 @@ attributes:
   idempotent:
     support: full
     details:
-      - C(changed) is true only when discovery created node records or C(node.startup) had to be restored.
+      - C(changed) is true only when discovery created node records.
 options:
   portal:
     description: Portal to ask, C(address:port) or C([ipv6]:port).
@@ -54,6 +58,11 @@ options:
         description: CHAP secret.
         type: str
         required: true
+  iqn:
+    description:
+      - The target being looked for. Records this discovery created for other targets are deleted again
+        when they have no session (RV(deleted)); RV(targets) still lists everything the portal announced.
+    type: str
   iface:
     description: open-iscsi interface to discover through.
     type: str
@@ -72,9 +81,10 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Find the other portals of a single-portal volume
+- name: Find the other portals of a single-portal volume (records of other targets are not kept)
   cinder_local.iscsi_multipath.iscsi_discovery:
     portal: 192.0.2.1:3260
+    iqn: "iqn.2010-10.org.openstack:volume-0736e4a3"
   register: found
 
 - name: Discovery with CHAP
@@ -93,30 +103,31 @@ targets:
   elements: dict
   sample: [{portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", tpgt: 1}]
 created:
-  description: Node records that did not exist before this run.
+  description: Node records that did not exist before this run (and that it kept).
   returned: always
   type: list
   elements: dict
   sample: [{portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", tpgt: 1}]
-restored_startup:
-  description: IQNs of records on O(portal) whose C(node.startup) discovery reset and the module restored.
+deleted:
+  description: Records this run created for targets other than O(iqn) and deleted again (none had a session).
   returned: always
   type: list
-  elements: str
-  sample: ["iqn.2010-10.org.openstack:volume-11111111"]
+  elements: dict
+  sample: [{portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-11111111", tpgt: 1}]
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm, find_session
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
+    LockError, check_lock_dir, lock_argument_spec, target_lock)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import auth_problem, iface_problem
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import TargetsError, normalize_portal
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
+    TargetsError, check_target_name, normalize_portal)
 
 
-def startup_to_restore(before, after):
-    """{iqn: old value} for records that existed before and whose node.startup changed."""
-    return dict((iqn, value) for iqn, value in sorted(before.items()) if iqn in after and after[iqn] != value)
+DISCOVERY_LOCK = 'sendtargets'  # the lock of a portal's discovery: <lock_dir>/iscsi-<portal>-sendtargets.lock
 
 
 def new_records(before, after):
@@ -129,15 +140,23 @@ def discover(module, iscsiadm, portal, params):
     before = iscsiadm.records()
     if module.check_mode:
         cached = [record for record in before if record['portal'] == portal]
-        return {'changed': not cached, 'targets': cached, 'created': [], 'restored_startup': []}
-    startup_before = iscsiadm.startup_by_iqn(portal)
-    targets = iscsiadm.discover(portal, params['auth'], params['iface'])
-    restore = startup_to_restore(startup_before, iscsiadm.startup_by_iqn(portal))
-    for iqn, value in restore.items():
-        iscsiadm.node_update(portal, iqn, [('node.startup', value)])
-    created = new_records(before, iscsiadm.records())
-    return {'changed': bool(created or restore), 'targets': targets, 'created': created,
-            'restored_startup': list(restore)}
+        return {'changed': not cached, 'targets': cached, 'created': [], 'deleted': []}
+    with target_lock(portal, DISCOVERY_LOCK, params['lock_dir'], params['lock_timeout']):
+        targets = iscsiadm.discover(portal, params['auth'], params['iface'])
+        created = new_records(before, iscsiadm.records())
+        deleted = delete_unwanted(iscsiadm, created, params['iqn'])
+    kept = [record for record in created if record not in deleted]
+    return {'changed': bool(kept), 'targets': targets, 'created': kept, 'deleted': deleted}
+
+
+def delete_unwanted(iscsiadm, created, iqn):
+    """Delete the records just created for targets other than iqn that have no session; return them."""
+    unwanted = [record for record in created if iqn and record['iqn'] != iqn]
+    sessions = iscsiadm.sessions() if unwanted else []
+    deleted = [record for record in unwanted if not find_session(sessions, record['portal'], record['iqn'])]
+    for record in deleted:
+        iscsiadm.node_delete(record['portal'], record['iqn'])
+    return deleted
 
 
 def main():
@@ -149,14 +168,18 @@ def main():
                 username=dict(type='str', required=True),
                 password=dict(type='str', required=True, no_log=True),
             )),
+            iqn=dict(type='str'),
             iface=dict(type='str', default='default'),
             timeout=dict(type='int', default=30),
+            **lock_argument_spec()
         ),
         supports_check_mode=True,
     )
     params = module.params
     try:
         portal = normalize_portal(params['portal'], 'portal')
+        if params['iqn'] is not None:
+            check_target_name(params['iqn'], 'iqn')
     except TargetsError as exc:
         module.fail_json(msg=str(exc))
     if params['timeout'] <= 0:
@@ -167,7 +190,11 @@ def main():
     secrets = [(params['auth'] or {}).get('password')]
     iscsiadm = Iscsiadm(module, timeout=params['timeout'], secrets=secrets)
     try:
+        if not module.check_mode:  # a planted lock_dir fails before any command (check mode takes no lock)
+            check_lock_dir(params['lock_dir'])
         result = discover(module, iscsiadm, portal, params)
+    except LockError as exc:
+        module.fail_json(msg=str(exc), portal=portal)
     except CommandError as exc:
         module.fail_json(portal=portal, **exc.fail_kwargs())
     module.exit_json(portal=portal, **result)

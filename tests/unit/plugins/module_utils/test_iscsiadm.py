@@ -48,11 +48,6 @@ def test_parse_node_settings():
     assert not any(key.startswith('#') for key in settings)
 
 
-def test_parse_startup_by_iqn():
-    text = STEPS['startup_by_iqn_a']['stdout'] + STEPS['node_show_b']['stdout'].replace(IQN, 'iqn.2000-01.example:b')
-    assert _iscsiadm.parse_startup_by_iqn(text) == {IQN: 'manual', 'iqn.2000-01.example:b': 'manual'}
-
-
 def test_find_session():
     sessions = _iscsiadm.parse_sessions(STEPS['session_two']['stdout'])
     assert _iscsiadm.find_session(sessions, '198.51.100.1:3260', IQN)['sid'] == 6
@@ -129,7 +124,6 @@ def test_secrets_masked_in_failed_update():
     ('node_settings', ('192.0.2.1:3260', IQN), 'node_show_missing', None),
     ('logout', ('192.0.2.1:3260', IQN), 'logout_again_a', False),
     ('node_delete', ('192.0.2.1:3260', IQN), 'node_delete_again_a', False),
-    ('startup_by_iqn', ('192.0.2.1:3260',), 'startup_by_iqn_none', {}),
 ])
 def test_exit_21_means_nothing_there(method, args, step, expected):
     module = FakeModule([_answer(step)])
@@ -148,7 +142,8 @@ def test_discovery_chap_creates_missing_record_exit_6():
     found = _iscsiadm.Iscsiadm(module, secrets=['hmsecret-0001']).discover('192.0.2.1:3260', auth)
     base = ['/usr/sbin/iscsiadm', '-m', 'discoverydb', '-t', 'sendtargets', '-I', 'default', '-p', '192.0.2.1:3260']
     update = STEPS['discoverydb_update_missing']['argv']
-    assert [call[0][3:] for call in module.calls] == [update, base + ['--op', 'new'], update, base + ['--discover']]
+    assert [call[0][3:] for call in module.calls] == [update, base + ['--op', 'new'], update,
+                                                      base + ['--discover', '--op', 'new']]
     assert found == [{'portal': '192.0.2.1:3260', 'iqn': IQN, 'tpgt': 1}]
 
 

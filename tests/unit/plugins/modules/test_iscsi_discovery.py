@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_discovery
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, replay, replay_steps
 
@@ -12,32 +14,35 @@ IQN = 'iqn.2010-10.org.openstack:volume-hm-0001'
 OTHER = 'iqn.2010-10.org.openstack:volume-other'
 A = '192.0.2.1:3260'
 ADM = '/usr/sbin/iscsiadm'
-SHOW_PORTAL = [ADM, '-m', 'node', '--op', 'show', '-p', A]
 LIST = [ADM, '-m', 'node']
-OTHER_AUTOMATIC = STEPS['node_show_a']['stdout'].replace(IQN, OTHER).replace('startup = manual', 'startup = automatic')
-OTHER_RESET = STEPS['node_show_a']['stdout'].replace(IQN, OTHER)
 FOUND = [{'portal': A, 'iqn': IQN, 'tpgt': 1}]
+DISCOVERY = STEPS['discovery_a']['argv'] + ['--op', 'new']  # captured without it; the output is the same
 
 
-def test_discovery_creates_records_and_restores_node_startup(harness):
-    result, failed = harness.run(iscsi_discovery.main, {'portal': A}, [
+def discovered():
+    return call(DISCOVERY, stdout=STEPS['discovery_a']['stdout'])
+
+
+def locked(tmp_path, **extra):
+    return dict({'portal': A, 'lock_dir': str(tmp_path / 'locks')}, **extra)
+
+
+def test_discovery_only_adds_new_records(harness, tmp_path):
+    """--op new: the record of another volume on the portal (its CHAP, its node.startup) is never rewritten."""
+    result, failed = harness.run(iscsi_discovery.main, locked(tmp_path), [
         call(LIST, stdout='192.0.2.1:3260,1 %s\n' % OTHER),
-        call(SHOW_PORTAL, stdout=OTHER_AUTOMATIC),
-        replay(STEPS['discovery_a']),
-        call(SHOW_PORTAL, stdout=OTHER_RESET + STEPS['startup_by_iqn_a']['stdout']),
-        call([ADM, '-m', 'node', '-T', OTHER, '-p', A, '--op', 'update', '-n', 'node.startup', '-v', 'automatic']),
+        discovered(),
         call(LIST, stdout='192.0.2.1:3260,1 %s\n192.0.2.1:3260,1 %s\n' % (OTHER, IQN)),
     ])
     assert not failed and result['changed']
     assert result['targets'] == FOUND and result['created'] == FOUND
-    assert result['restored_startup'] == [OTHER]
+    assert os.path.exists(tmp_path / 'locks' / 'iscsi-192.0.2.1_3260-sendtargets.lock')
 
 
-def test_discovery_again_is_unchanged(harness):
+def test_discovery_again_is_unchanged(harness, tmp_path):
     listing = '192.0.2.1:3260,1 %s\n' % IQN
-    result, failed = harness.run(iscsi_discovery.main, {'portal': A}, [
-        call(LIST, stdout=listing), replay(STEPS['startup_by_iqn_a']), replay(STEPS['discovery_a']),
-        replay(STEPS['startup_by_iqn_a']), call(LIST, stdout=listing)])
+    result, failed = harness.run(iscsi_discovery.main, locked(tmp_path), [
+        call(LIST, stdout=listing), discovered(), call(LIST, stdout=listing)])
     assert not failed and not result['changed'] and result['targets'] == FOUND
 
 
@@ -50,27 +55,34 @@ def test_check_mode_predicts_from_cached_records(harness):
     assert not result['changed'] and result['targets'] == FOUND
 
 
-def test_discovery_chap_masks_the_secret(harness):
+def test_discovery_chap_masks_the_secret(harness, tmp_path):
     secret = 'hmsecret-0001'
     update = STEPS['discoverydb_update_missing']['argv']
     base = [ADM, '-m', 'discoverydb', '-t', 'sendtargets', '-I', 'default', '-p', A]
-    result, failed = harness.run(iscsi_discovery.main, {
-        'portal': A, 'auth': {'username': 'hmuser', 'password': secret}}, [
-        replay(STEPS['node_list_none']), replay(STEPS['startup_by_iqn_none']),
+    result, failed = harness.run(iscsi_discovery.main, locked(tmp_path, auth={'username': 'hmuser', 'password': secret}), [
+        replay(STEPS['node_list_none']),
         replay(STEPS['discoverydb_update_missing']), call(base + ['--op', 'new']), call(update),
-        call(base + ['--discover'], 24, '', 'iscsiadm: Login failed to authenticate with target\n'
+        call(base + ['--discover', '--op', 'new'], 24, '', 'iscsiadm: Login failed to authenticate with target\n'
              'iscsiadm: discovery login to 192.0.2.1 rejected: initiator error (02/01), non-retryable, giving up\n')])
     assert failed and result['rc'] == 24 and 'CHAP authentication failed' in result['msg']
     assert secret not in repr(result)
 
 
-def test_dead_portal_fails_with_iscsiadm_error(harness):
+def test_dead_portal_fails_with_iscsiadm_error(harness, tmp_path):
     dead = '203.0.113.1:3260'
-    result, failed = harness.run(iscsi_discovery.main, {'portal': dead, 'timeout': 20}, [
-        replay(STEPS['node_list_none']), call([ADM, '-m', 'node', '--op', 'show', '-p', dead], 21),
-        replay(STEPS['discovery_dead'])])
+    step = STEPS['discovery_dead']
+    result, failed = harness.run(iscsi_discovery.main, locked(tmp_path, portal=dead, timeout=20), [
+        replay(STEPS['node_list_none']),
+        call(step['argv'] + ['--op', 'new'], step['rc'], step['stdout'], step['stderr'])])
     assert failed and result['rc'] == 11 and 'No route to host' in result['stderr']
-    assert harness.timeouts == [20, 20, 20]
+    assert harness.timeouts == [20, 20]
+
+
+def test_planted_lock_dir_is_refused_before_any_command(harness, tmp_path):
+    (tmp_path / 'elsewhere').mkdir()
+    (tmp_path / 'locks').symlink_to(tmp_path / 'elsewhere')
+    result, failed = harness.run(iscsi_discovery.main, locked(tmp_path), [])
+    assert failed and 'lock' in result['msg']
 
 
 def test_bad_portal(harness):
@@ -79,8 +91,29 @@ def test_bad_portal(harness):
 
 
 def test_pure_helpers():
-    assert iscsi_discovery.startup_to_restore({'a': 'automatic', 'b': 'manual', 'c': 'manual'},
-                                              {'a': 'manual', 'b': 'manual'}) == {'a': 'automatic'}
     before = [{'portal': A, 'iqn': IQN, 'tpgt': 1}]
     after = before + [{'portal': A, 'iqn': OTHER, 'tpgt': 1}]
     assert iscsi_discovery.new_records(before, after) == [{'portal': A, 'iqn': OTHER, 'tpgt': 1}]
+
+
+def test_records_of_other_targets_without_a_session_are_deleted_never_logged_out(harness, tmp_path):
+    """The portal announced IQN and OTHER; OTHER got a session meanwhile (another tool): only records are deleted."""
+    third = 'iqn.2010-10.org.openstack:volume-third'
+    announced = '192.0.2.1:3260,1 %s\n192.0.2.1:3260,1 %s\n192.0.2.1:3260,1 %s\n' % (IQN, OTHER, third)
+    other_session = 'tcp: [7] 192.0.2.1:3260,1 %s (non-flash)\n' % OTHER
+    result, failed = harness.run(iscsi_discovery.main, locked(tmp_path, iqn=IQN), [
+        replay(STEPS['node_list_none']),
+        call(DISCOVERY, stdout=announced),
+        call(LIST, stdout=announced),
+        call([ADM, '-m', 'session'], stdout=other_session),
+        call([ADM, '-m', 'node', '-T', third, '-p', A, '--op', 'delete']),
+    ])
+    assert not failed and result['changed']
+    assert result['created'] == [{'portal': A, 'iqn': IQN, 'tpgt': 1}, {'portal': A, 'iqn': OTHER, 'tpgt': 1}]
+    assert result['deleted'] == [{'portal': A, 'iqn': third, 'tpgt': 1}]
+    assert len(result['targets']) == 3
+
+
+def test_bad_iqn_is_refused_before_any_command(harness, tmp_path):
+    result, failed = harness.run(iscsi_discovery.main, locked(tmp_path, iqn='iqn.2010-10.org.openstack:x\n'), [])
+    assert failed and result['msg'].startswith('iqn ') and 'control' in result['msg']
