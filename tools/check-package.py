@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Fail unless the built collection tarball holds only what a user installs, as regular files.
 
 usage: tools/check-package.py TARBALL
