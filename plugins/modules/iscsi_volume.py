@@ -31,6 +31,10 @@ description:
   - O(volumes) does the same for several volumes in one call, all at once - each (portal, IQN) session once,
     however many volumes share it, then the maps of every volume in parallel. A failure of any volume rolls
     back what this call created for all of them; each volume's outcome is in RV(volumes).
+  - With O(state=absent), a volume given by O(volumes[].volume_id) alone is detached from its attach record
+    in O(record_dir) (its targets and WWID); the record itself is left for the caller to remove once Cinder
+    has deleted the attachment. A volume that cannot be detached does not stop the others: the module
+    fails, and RV(volumes) says which were detached and why the others were not.
   - RV(elapsed) reports the seconds spent in each phase inside the module (Python start-up and Ansible's
     own per-task cost are not included).
   - The CHAP passwords are passed to iscsiadm as arguments (iscsiadm has no other way), so they are
@@ -63,11 +67,20 @@ options:
     type: list
     elements: dict
     suboptions:
+      volume_id:
+        description:
+          - The Cinder volume. With O(state=absent) and no O(volumes[].targets), its attach record in
+            O(record_dir) gives the targets and the WWID.
+        type: str
+      attachment_id:
+        description: The Cinder attachment of the volume on this host, returned with the volume's outcome.
+        type: str
       targets:
-        description: The paths of the volume, as in O(targets).
+        description:
+          - The paths of the volume, as in O(targets). Required unless O(state=absent) and
+            O(volumes[].volume_id) is given.
         type: list
         elements: dict
-        required: true
         suboptions:
           portal:
             description: Target portal, C(address:port) or C([ipv6]:port).
@@ -138,6 +151,12 @@ options:
         written is lost. Sessions other LUNs use are kept all the same.
     type: bool
     default: false
+  record_dir:
+    description:
+      - Directory of the attach records, C(<volume_id>.json) (the roles' C(volume_attach_record_dir)). A
+        directory or record that is a symbolic link, or a directory others can write, is refused.
+    type: path
+    default: /var/lib/cinder_local/attachments
 requirements:
   - open-iscsi (iscsiadm, a running iscsid)
   - multipath-tools (multipath, multipathd running)
@@ -263,6 +282,9 @@ volumes:
     - With O(volumes), one entry per volume in the same order, each with the keys above that apply to one
       volume (RV(targets), RV(device), RV(wwid), RV(dm), RV(name), RV(by_id), RV(size_bytes), RV(paths),
       RV(missing_paths), RV(removed_devices), RV(portals)); those keys are then not returned at the top.
+    - Each entry also has C(volume_id) and, when given or read from the attach record, C(attachment_id).
+    - With O(state=absent), also on failure - a volume that was not detached has C(error), the others
+      are detached.
   returned: when O(volumes) is given
   type: list
   elements: dict
@@ -289,6 +311,8 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscs
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
     LockDirError, LockError, check_lock_dir, lock_argument_spec, target_lock)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import (
+    DEFAULT_RECORD_DIR, RecordError, read_record)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, Stopwatch
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import (
@@ -306,22 +330,39 @@ def argument_spec():
         **dict(device_argument_spec(), **lock_argument_spec(), **session_argument_spec())
     )
     volume = dict((name, copy.deepcopy(spec[name])) for name in ('targets', 'auth', 'wwid'))
-    volume['targets']['required'] = True
+    volume['volume_id'] = dict(type='str')
+    volume['attachment_id'] = dict(type='str')
     spec['volumes'] = dict(type='list', elements='dict', options=volume)
+    spec['record_dir'] = dict(type='path', default=DEFAULT_RECORD_DIR)
     return spec
 
 
-def checked_volumes(params):
-    """[{targets, auth, wwid}] of the call (O(volumes), or the one volume of O(targets)); raise TargetsError."""
+def checked_volumes(params, read_record):
+    """[{volume_id, attachment_id, targets, auth, wwid}] of the call (O(volumes), or the one volume of
+    O(targets)); read_record(volume_id) gives a detach its targets and WWID. Raise TargetsError or RecordError."""
     if params['volumes'] is None:
-        return [{'targets': checked_targets(params['targets']), 'auth': params['auth'], 'wwid': params['wwid']}]
+        return [{'volume_id': None, 'attachment_id': None, 'targets': checked_targets(params['targets']),
+                 'auth': params['auth'], 'wwid': params['wwid']}]
     volumes = []
     for index, volume in enumerate(params['volumes']):
+        where = 'volumes[%d]' % index
+        wwid, attachment_id, targets = volume['wwid'], volume['attachment_id'], volume['targets']
+        if targets is None:
+            if not volume['volume_id'] or params['state'] != 'absent':
+                raise TargetsError('%s.targets is required (only a detach can take them from volume_id\'s record)'
+                                   % where)
+            record = read_record(volume['volume_id'])
+            if record is None:
+                raise RecordError('%s: volume %s has no attach record in %s; give its targets (from Cinder)'
+                                  % (where, volume['volume_id'], params['record_dir']))
+            targets, wwid = record['targets'], wwid or record.get('wwid')
+            attachment_id = attachment_id or record.get('attachment_id')
         try:
-            targets = checked_targets(volume['targets'])
+            targets = checked_targets(targets)
         except TargetsError as exc:
-            raise TargetsError('volumes[%d].%s' % (index, exc))
-        volumes.append({'targets': targets, 'auth': volume['auth'] or params['auth'], 'wwid': volume['wwid']})
+            raise TargetsError('%s.%s' % (where, exc))
+        volumes.append({'volume_id': volume['volume_id'], 'attachment_id': attachment_id, 'targets': targets,
+                        'auth': volume['auth'] or params['auth'], 'wwid': wwid})
     return volumes
 
 
@@ -423,6 +464,7 @@ class VolumeManager:
         self.device_watches = []
         self.errors = {}
         self.outcomes = []
+        self.results = []
 
     def _volume_params(self, volume):
         return dict(self.params, auth=volume['auth'], wwid=volume['wwid'])
@@ -559,18 +601,27 @@ class VolumeManager:
                                                                sessions=sessions))
         outcomes = self.outcomes = in_parallel(logout, entries)
         self.stopwatch.mark('logout')
+        portals = [dict((k, v) for k, v in o.items() if k != 'changed') for o in outcomes]
+        self.results = [self._detached(volume, result, outcomes, portals) for volume, result in zip(volumes, removed)]
         failed = [(index, error) for index, error in enumerate(removed) if isinstance(error, CommandError)]
         if failed:
             raise self._for_volume(failed[0], len(volumes))
         errors = [o for o in outcomes if 'error' in o]
         if errors:
             raise self.errors[(errors[0]['portal'], errors[0]['iqn'])]
-        portals = [dict((k, v) for k, v in o.items() if k != 'changed') for o in outcomes]
-        for volume, result in zip(volumes, removed):
-            result['targets'] = volume['targets']
-            result['portals'] = outcomes_of(portals, volume['targets'])
-            result['changed'] = result['changed'] or any(o.get('changed') for o in outcomes_of(outcomes, volume['targets']))
-        return removed
+        return self.results
+
+    @staticmethod
+    def _detached(volume, removed, outcomes, portals):
+        """One volume's detach result: its devices' removal, its sessions' logouts, or the error that kept it."""
+        mine = outcomes_of(outcomes, volume['targets'])
+        result = {'targets': volume['targets'], 'portals': outcomes_of(portals, volume['targets'])}
+        if isinstance(removed, CommandError):
+            return dict(result, changed=False, error=removed.msg)
+        errors = [o['error'] for o in mine if 'error' in o]
+        if errors:
+            result['error'] = '; '.join(errors)
+        return dict(removed, changed=removed['changed'] or any(o.get('changed') for o in mine), **result)
 
     def elapsed(self, total):
         return dict(self.stopwatch.phases, **dict(merged_phases(self.device_watches), total_s=total))
@@ -584,8 +635,8 @@ def main():
     params = module.params
     params['scan'] = 'manual'
     try:
-        volumes = checked_volumes(params)
-    except TargetsError as exc:
+        volumes = checked_volumes(params, lambda volume_id: read_record(params['record_dir'], volume_id))
+    except (TargetsError, RecordError) as exc:
         module.fail_json(msg=str(exc))
     min_paths = params['min_paths'] if params['state'] == 'present' else 0
     problem = (timing_problem(params) or iface_problem(params['iface']) or volumes_problem(volumes, min_paths)
@@ -611,12 +662,21 @@ def main():
         fail = dict(portals=manager.outcomes, **exc.fail_kwargs())
         if params['volumes'] is None:
             fail['targets'] = volumes[0]['targets']
+        elif manager.results:
+            fail['volumes'] = identified(volumes, manager.results)
         module.fail_json(**fail)
     elapsed = manager.elapsed(watch.total())
     if params['volumes'] is None:
         module.exit_json(elapsed=elapsed, **results[0])
     changed = [result.pop('changed') for result in results]
-    module.exit_json(changed=any(changed), volumes=results, elapsed=elapsed)
+    module.exit_json(changed=any(changed), volumes=identified(volumes, results), elapsed=elapsed)
+
+
+def identified(volumes, results):
+    """Each volume's result with its volume_id and, when a record gave it, attachment_id (no 'changed')."""
+    return [dict(dict((k, v) for k, v in result.items() if k != 'changed'), volume_id=volume['volume_id'],
+                 **({'attachment_id': volume['attachment_id']} if volume['attachment_id'] else {}))
+            for volume, result in zip(volumes, results)]
 
 
 if __name__ == '__main__':

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -502,3 +503,80 @@ def test_absent_never_logs_out_a_session_it_did_not_list(harness, hosts, args):
         call(SESSIONS, stdout=ONLY[A]),
         parallel(_logout_lane(A, 'a'), [call(NODE[B] + ['-S'], stdout=SHOW[B]), SESSION_USES_RECORD])])
     assert failed and result['rc'] == 15 and 'session already exists' in result['msg'], result
+
+
+VOLUME_ID = '0736e4a3-9d1c-4b6e-8f0a-5c2d9e7b1a40'
+
+
+def _record_dir(tmp_path, **record):
+    """A root-only record directory holding one attach record (no secret in it, as the attach writes it)."""
+    directory = tmp_path / 'records'
+    directory.mkdir(mode=0o700)
+    body = dict({'version': 1, 'volume_id': VOLUME_ID, 'attachment_id': 'att-1', 'wwid': WWID, 'targets': TARGETS,
+                 'own_sessions': TARGETS, 'own_nodes': TARGETS}, **record)
+    (directory / (VOLUME_ID + '.json')).write_text(json.dumps(body))
+    return str(directory)
+
+
+def test_absent_from_the_record_alone(harness, hosts, args, tmp_path):
+    _attached(hosts)
+    del args['targets']
+    args.update(state='absent', volumes=[{'volume_id': VOLUME_ID}], record_dir=_record_dir(tmp_path))
+    devices = _detach_devices(hosts)
+    result, failed = harness.run(iscsi_volume.main, args, devices[:1] + [MAPS] + devices[1:] + [
+        TWO_SESSIONS, parallel(_logout_lane(A, 'a'), _logout_lane(B, 'b'))])
+    assert not failed, result
+    volume = result['volumes'][0]
+    assert (volume['volume_id'], volume['attachment_id'], volume['targets']) == (VOLUME_ID, 'att-1', TARGETS)
+    assert volume['removed_devices'] == ['sda', 'sdb'] and 'error' not in volume
+    assert os.path.exists(os.path.join(args['record_dir'], VOLUME_ID + '.json'))  # the caller removes it
+
+
+def test_absent_without_a_record_says_so_before_any_command(harness, args, tmp_path):
+    del args['targets']
+    args.update(state='absent', volumes=[{'volume_id': VOLUME_ID}], record_dir=str(tmp_path / 'none'))
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and result['msg'] == (
+        'volumes[0]: volume %s has no attach record in %s; give its targets (from Cinder)' % (VOLUME_ID, tmp_path / 'none'))
+
+
+def test_attach_needs_targets_even_with_a_record(harness, args, tmp_path):
+    del args['targets']
+    args.update(volumes=[{'volume_id': VOLUME_ID}], record_dir=_record_dir(tmp_path))
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and result['msg'].startswith('volumes[0].targets is required')
+
+
+@pytest.mark.parametrize('plant, message', [
+    (lambda d: os.chmod(d, 0o777), 'is not a directory only its owner can write'),
+    (lambda d: os.replace(os.path.join(d, VOLUME_ID + '.json'), os.path.join(d, 'elsewhere'))
+     or os.symlink('elsewhere', os.path.join(d, VOLUME_ID + '.json')), 'cannot open'),
+    (lambda d: open(os.path.join(d, VOLUME_ID + '.json'), 'w').write('{"volume_id": "another", "targets": []}'),
+     "names volume 'another'"),
+])
+def test_a_record_that_cannot_be_trusted_is_refused(harness, args, tmp_path, plant, message):
+    del args['targets']
+    args.update(state='absent', volumes=[{'volume_id': VOLUME_ID}], record_dir=_record_dir(tmp_path))
+    plant(args['record_dir'])
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and message in result['msg'], result
+
+
+def test_a_volume_that_fails_does_not_stop_the_others_from_detaching(harness, hosts, args):
+    lun2 = _two_volumes(args, hosts, attached=True)
+    args.update(state='absent', flush_retries=1)
+    busy = call(FLUSH['argv'], rc=1, stderr='%s: map in use\n' % WWID)
+    flush2 = ['/usr/sbin/multipath', '-f', WWID2]
+    result, failed = harness.run(iscsi_volume.main, args, [
+        parallel([TWO_SESSIONS, busy],
+                 [TWO_SESSIONS, call(flush2, effect=lambda: hosts.remove_map('dm-1')),
+                  call(['/usr/sbin/blockdev', '--flushbufs', '/dev/sdc']),
+                  call(['/usr/sbin/blockdev', '--flushbufs', '/dev/sdd']),
+                  replay(STEPS['multipathd_status']), replay(STEPS['maps_json_after'])]),
+        TWO_SESSIONS, parallel([call(NODE[A] + ['-S'], stdout=SHOW[A])], [call(NODE[B] + ['-S'], stdout=SHOW[B])])])
+    assert failed and result['msg'].startswith('volumes[0]: ') and 'map in use' in result['stderr']
+    first, second = result['volumes']
+    assert 'error' in first and 'removed_devices' not in first
+    assert second['targets'] == lun2 and second['removed_devices'] == ['sdc', 'sdd'] and 'error' not in second
+    assert [p['in_use_luns'] for p in second['portals']] == [[1], [1]]  # volume 1 keeps its devices and sessions
+    assert hosts.exists('sys/block/dm-0') and not hosts.exists('sys/block/dm-1')
