@@ -127,6 +127,8 @@ def find_session(sessions, portal, iqn):
 class Iscsiadm(CommandRunner):
     """iscsiadm calls; every one goes through ``_run_command`` and is bounded in time."""
 
+    COMMANDS = ('timeout', 'iscsiadm')
+
     def _iscsiadm(self, args, ok_rcs=(0,), what='iscsiadm', timeout=None):
         argv = [self.bin('iscsiadm')] + list(args)
         rc, out, err = self._run_command(argv, timeout=timeout)

@@ -78,6 +78,8 @@ class Multipath(CommandRunner):
     """multipath and multipathd calls through the one ``_run_command`` seam; the wwids file read under ``root``
     (``/`` on hosts)."""
 
+    COMMANDS = ('timeout', 'multipath', 'multipathd')
+
     def __init__(self, module, timeout=30, root=None):
         super().__init__(module, timeout=timeout)
         self.root = DEFAULT_ROOT if root is None else root

@@ -51,6 +51,8 @@ class CommandError(Exception):
 class CommandRunner:
     """Base for the command wrappers: subclasses route every process call through ``_run_command``."""
 
+    COMMANDS = ('timeout',)  # every binary a subclass may run
+
     def __init__(self, module, timeout=30, secrets=()):
         self.module = module
         self.timeout = timeout
@@ -62,6 +64,11 @@ class CommandRunner:
         if name not in self._bins:
             self._bins[name] = self.module.get_bin_path(name, required=True)
         return self._bins[name]
+
+    def require(self):
+        """Resolve every binary in COMMANDS now, so that a missing one fails before the first change."""
+        for name in self.COMMANDS:
+            self.bin(name)
 
     def _run_command(self, argv, timeout=None):
         """THE seam: run argv under timeout(1) with a C locale; return (rc, stdout, stderr).

@@ -13,7 +13,7 @@ import glob
 import os
 import re
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandRunner
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, CommandRunner
 
 # udev/multipath WWID prefix per sysfs wwid designator (as scsi_id --export ID_SERIAL builds it)
 WWID_PREFIXES = {'naa.': '3', 'eui.': '2', 't10.': '1'}
@@ -70,6 +70,8 @@ def parse_swaps(text):
 class Scsi(CommandRunner):
     """sysfs reads/writes under ``root`` (``/`` on hosts), ``blockdev`` through ``_run_command``."""
 
+    COMMANDS = ('timeout', 'udevadm', 'blockdev')
+
     def __init__(self, module, root=None, timeout=30):
         super().__init__(module, timeout=timeout)
         self.root = DEFAULT_ROOT if root is None else root
@@ -85,8 +87,13 @@ class Scsi(CommandRunner):
             return None
 
     def _write(self, text, *parts):
-        with open(self.path(*parts), 'w') as handle:
-            handle.write(text)
+        """Write to a sysfs attribute; a refusal is a CommandError like any failed command (a rollback follows)."""
+        path = self.path(*parts)
+        try:
+            with open(path, 'w') as handle:
+                handle.write(text)
+        except (IOError, OSError) as exc:
+            raise CommandError('writing %r to %s failed: %s' % (text, path, exc.strerror or exc))
 
     def session_hctl(self, sid):
         """(host, channel, target) of an iSCSI session; channel/target '-' before any LUN is scanned."""

@@ -208,7 +208,10 @@ def main():
         module.fail_json(msg='lun is required with state=absent (to keep sessions other LUNs use), or set force=true')
     auth = params['auth'] or {}
     secrets = [auth.get('password'), auth.get('mutual_password')]
-    manager = SessionManager(module, Iscsiadm(module, secrets=secrets), Scsi(module), portal, params['iqn'])
+    runners = (Iscsiadm(module, secrets=secrets), Scsi(module))
+    for runner in runners:  # a missing command fails here, before the first change
+        runner.require()
+    manager = SessionManager(module, runners[0], runners[1], portal, params['iqn'])
     try:
         if module.check_mode:
             result = manager.present(params) if params['state'] == 'present' else manager.absent(lun, params['force'])

@@ -441,6 +441,11 @@ def outcomes_of(outcomes, targets):
     return sorted([o for o in outcomes if (o['portal'], o['iqn']) in keys], key=lambda o: keys.index((o['portal'], o['iqn'])))
 
 
+def unexpected(exc):
+    """A CommandError for an exception no step expected (a bug, or the host in a state nobody foresaw)."""
+    return CommandError('unexpected %s: %s' % (type(exc).__name__, exc))
+
+
 def all_targets(volumes):
     return [target for volume in volumes for target in volume['targets']]
 
@@ -485,13 +490,17 @@ class VolumeManager:
             return action()
 
     def _guarded(self, entry, action):
-        """action() under the lock; a failure is kept in self.errors and becomes an outcome with 'error'."""
+        """action() under the lock; a failure is kept in self.errors and becomes an outcome with 'error'.
+
+        Any exception counts: one escaping a worker thread would skip the rollback of the other threads' work."""
         try:
             return self._locked(entry, action)
         except LockError as exc:
             error = CommandError(str(exc))
         except CommandError as exc:
             error = exc
+        except Exception as exc:  # pylint: disable=broad-except  # becomes this portal's failure, rolled back
+            error = unexpected(exc)
         self.errors[(entry['portal'], entry['iqn'])] = error
         return {'portal': entry['portal'], 'iqn': entry['iqn'], 'error': error.msg}
 
@@ -547,11 +556,13 @@ class VolumeManager:
         managers = [self._devices() for volume in volumes]
 
         def attach(index):
+            """The volume's map, or the error after its own devices and map were rolled back."""
             try:
                 return managers[index].present(live_targets(self.outcomes, volumes[index]['targets']),
                                                self._volume_params(volumes[index]))
-            except CommandError as exc:
-                return exc
+            except Exception as exc:  # pylint: disable=broad-except  # any failure: roll back, then report it
+                managers[index].rollback()
+                return exc if isinstance(exc, CommandError) else unexpected(exc)
         devices = in_parallel(attach, list(range(len(volumes))))
         failed = [(index, error) for index, error in enumerate(devices) if isinstance(error, CommandError)]
         if failed:
@@ -587,6 +598,8 @@ class VolumeManager:
                 return self._devices().absent(volume['targets'], self._volume_params(volume))
             except CommandError as exc:
                 return exc
+            except Exception as exc:  # pylint: disable=broad-except  # this volume's outcome; the others go on
+                return unexpected(exc)
         removed = in_parallel(detach, volumes)
         self.stopwatch.mark('devices')
         check = self.module.check_mode
@@ -644,15 +657,15 @@ def main():
     if problem:
         module.fail_json(msg=problem)
     secrets = [auth.get(name) for auth in [v['auth'] or {} for v in volumes] for name in ('password', 'mutual_password')]
-    iscsiadm = Iscsiadm(module, secrets=secrets)
-    for name in ('timeout', 'iscsiadm'):  # resolved here: a missing binary must fail in the main thread
-        iscsiadm.bin(name)
+    iscsiadm, multipath, scsi = Iscsiadm(module, secrets=secrets), Multipath(module), Scsi(module)
+    for runner in (iscsiadm, multipath, scsi):  # a missing command fails here, before the first change
+        runner.require()
     if not module.check_mode:  # a planted lock_dir fails here, before any command (check mode takes no lock)
         try:
             check_lock_dir(params['lock_dir'])
         except LockDirError as exc:
             module.fail_json(msg=str(exc))
-    manager = VolumeManager(module, iscsiadm, Multipath(module), Scsi(module))
+    manager = VolumeManager(module, iscsiadm, multipath, scsi)
     try:
         if params['state'] == 'present':
             results = manager.present(volumes)

@@ -164,7 +164,10 @@ def main():
         problem = ('targets is empty' if not targets else min_paths_problem(params['min_paths'], targets)) or problem
     if problem:
         module.fail_json(msg=problem)
-    manager = DeviceManager(module, Iscsiadm(module), Multipath(module), Scsi(module))
+    runners = (Iscsiadm(module), Multipath(module), Scsi(module))
+    for runner in runners:  # a missing command fails here, before the first change
+        runner.require()
+    manager = DeviceManager(module, *runners)
     try:
         if params['state'] == 'present':
             result = manager.present(targets, params)

@@ -580,3 +580,43 @@ def test_a_volume_that_fails_does_not_stop_the_others_from_detaching(harness, ho
     assert second['targets'] == lun2 and second['removed_devices'] == ['sdc', 'sdd'] and 'error' not in second
     assert [p['in_use_luns'] for p in second['portals']] == [[1], [1]]  # volume 1 keeps its devices and sessions
     assert hosts.exists('sys/block/dm-0') and not hosts.exists('sys/block/dm-1')
+
+
+def test_a_missing_command_fails_before_any_change(harness, args, monkeypatch):
+    def only_iscsi(module, name, required=False):
+        if name == 'multipathd':
+            module.fail_json(msg='Failed to find required executable "multipathd"')
+        return '/usr/sbin/' + name
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', only_iscsi)
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and 'multipathd' in result['msg']
+    assert not os.path.exists(args['lock_dir'])
+
+
+def test_an_unexpected_error_in_a_login_thread_rolls_back_the_other_login(harness, hosts, args, monkeypatch):
+    real = iscsi_volume.SessionManager.present
+
+    def present(manager, params, sessions):
+        if manager.portal == B:
+            raise OSError(5, 'Input/output error')
+        return real(manager, params, sessions)
+    monkeypatch.setattr(iscsi_volume.SessionManager, 'present', present)
+    args['min_paths'] = 2
+    result, failed = harness.run(iscsi_volume.main, args, [
+        replay(STEPS['session_none']), *_login_lane(A, 'a'),
+        call(SESSIONS, stdout=ONLY[A]), replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])])
+    assert failed and 'unexpected OSError' in result['msg'] and 'Input/output error' in result['msg']
+    assert [p.get('error', '')[:16] for p in result['portals']] == ['', 'unexpected OSErr']
+
+
+def test_a_sysfs_write_refused_is_a_command_error_and_rolls_back(harness, hosts, args):
+    scan = hosts.path('sys/class/scsi_host/host1/scan')
+    os.remove(scan)
+    os.mkdir(scan)  # open(..., 'w') fails as a refused sysfs write would
+    result, failed = harness.run(iscsi_volume.main, args, [
+        replay(STEPS['session_none']), parallel(_login_lane(A, 'a'), _login_lane(B, 'b')), TWO_SESSIONS,
+        parallel([call(SESSIONS, stdout=STEPS['session_two']['stdout']), replay(STEPS['logout_a']),
+                  replay(STEPS['node_delete_a'])],
+                 [call(SESSIONS, stdout=STEPS['session_two']['stdout']), replay(STEPS['logout_b']),
+                  replay(STEPS['node_delete_b'])])])
+    assert failed and result['msg'].startswith("writing '- - 1' to ") and 'host1/scan failed: Is a directory' in result['msg']
