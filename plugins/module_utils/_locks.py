@@ -140,3 +140,14 @@ def target_lock(portal, iqn, lock_dir=DEFAULT_LOCK_DIR, timeout=60, clock=time.m
         yield path
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def targets_locked(keys, lock_dir=DEFAULT_LOCK_DIR, timeout=60):
+    """Hold the lock of every (portal, iqn) in keys for the whole block, as os-brick holds its lock over a
+    whole connect or disconnect: a detach of one LUN cannot log out the session an attach of another LUN of
+    the same target is scanning. Taken in sorted order, so two callers never wait on each other in a circle."""
+    with contextlib.ExitStack() as stack:
+        for portal, iqn in sorted(set(keys)):
+            stack.enter_context(target_lock(portal, iqn, lock_dir, timeout))
+        yield

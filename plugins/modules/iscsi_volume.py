@@ -13,8 +13,10 @@ description:
   - The single-call equivalent of os-brick's C(connect_volume)/C(disconnect_volume) for multipath iSCSI;
     the same steps as M(cinder_local.iscsi_multipath.iscsi_session) per portal followed by
     M(cinder_local.iscsi_multipath.multipath_device), in one process.
-  - O(state=present) logs in to every portal at once, one thread per (portal, IQN), each under the host-wide
-    lock of its (portal, IQN). Each login is bounded by about O(login_timeout) x (O(login_retries) + 1)
+  - The whole call - logins, LUN scans and maps, or device removal and logouts - runs under the host-wide
+    lock of every (portal, IQN) it touches (O(lock_dir)), as os-brick holds its lock over a whole connect or
+    disconnect; the other modules of the collection take the same locks.
+  - O(state=present) logs in to every portal at once, one thread per (portal, IQN). Each login is bounded by about O(login_timeout) x (O(login_retries) + 1)
     seconds (one retry when iscsiadm failed only because another login was creating its session at that
     moment). A portal that fails is a warning and is listed in RV(missing_paths); the module fails only
     when fewer than O(min_paths) portals logged in.
@@ -309,7 +311,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._devi
     DeviceManager, checked_targets, count_problem, device_argument_spec, min_paths_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
-    LockDirError, LockError, check_lock_dir, lock_argument_spec, target_lock)
+    LockDirError, LockError, check_lock_dir, lock_argument_spec, targets_locked)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import (
     DEFAULT_RECORD_DIR, RecordError, read_record)
@@ -482,21 +484,12 @@ class VolumeManager:
     def _session(self, entry):
         return SessionManager(self.module, self.iscsiadm, self.scsi, entry['portal'], entry['iqn'])
 
-    def _locked(self, entry, action):
-        """Run action() under the (portal, iqn) lock (no lock, and no lock directory, in check mode)."""
-        if self.module.check_mode:
-            return action()
-        with target_lock(entry['portal'], entry['iqn'], self.params['lock_dir'], self.params['lock_timeout']):
-            return action()
-
     def _guarded(self, entry, action):
-        """action() under the lock; a failure is kept in self.errors and becomes an outcome with 'error'.
+        """action(); a failure is kept in self.errors and becomes an outcome with 'error'.
 
         Any exception counts: one escaping a worker thread would skip the rollback of the other threads' work."""
         try:
-            return self._locked(entry, action)
-        except LockError as exc:
-            error = CommandError(str(exc))
+            return action()
         except CommandError as exc:
             error = exc
         except Exception as exc:  # pylint: disable=broad-except  # becomes this portal's failure, rolled back
@@ -516,8 +509,8 @@ class VolumeManager:
         """Log out of the sessions and delete the node records this call made (errors only warn)."""
         def undo(outcome):
             try:
-                self._locked(outcome, lambda: self._session(outcome).undo(outcome['created_node'], outcome['logged_in']))
-            except (CommandError, LockError) as exc:
+                self._session(outcome).undo(outcome['created_node'], outcome['logged_in'])
+            except CommandError as exc:
                 self.module.warn('could not roll back the login to %s %s: %s' % (
                     outcome['portal'], outcome['iqn'], getattr(exc, 'msg', exc)))
         in_parallel(undo, [o for o in live_outcomes(outcomes) if o['created_node'] or o['logged_in']])
@@ -666,11 +659,15 @@ def main():
         except LockDirError as exc:
             module.fail_json(msg=str(exc))
     manager = VolumeManager(module, iscsiadm, multipath, scsi)
+    keys = [] if module.check_mode else [(t['portal'], t['iqn']) for t in all_targets(volumes)]
     try:
-        if params['state'] == 'present':
-            results = manager.present(volumes)
-        else:
-            results = manager.absent(volumes)
+        with targets_locked(keys, params['lock_dir'], params['lock_timeout']):
+            if params['state'] == 'present':
+                results = manager.present(volumes)
+            else:
+                results = manager.absent(volumes)
+    except LockError as exc:
+        module.fail_json(msg=str(exc))
     except CommandError as exc:
         fail = dict(portals=manager.outcomes, **exc.fail_kwargs())
         if params['volumes'] is None:

@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - cinder_local.iscsi_multipath._attributes
   - cinder_local.iscsi_multipath._iscsi_target.targets
   - cinder_local.iscsi_multipath._iscsi_target.map
+  - cinder_local.iscsi_multipath._iscsi_target.locks
 attributes:
   check_mode:
     support: full
@@ -139,6 +140,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import (
     DeviceManager, checked_targets, count_problem, device_argument_spec, min_paths_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
+    LockError, check_lock_dir, lock_argument_spec, targets_locked)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
@@ -149,7 +152,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             state=dict(type='str', choices=['present', 'absent'], default='present'),
-            **device_argument_spec()
+            **dict(device_argument_spec(), **lock_argument_spec())
         ),
         required_if=[('state', 'present', ('targets',)), ('state', 'absent', ('targets', 'wwid'), True)],
         supports_check_mode=True,
@@ -168,11 +171,18 @@ def main():
     for runner in runners:  # a missing command fails here, before the first change
         runner.require()
     manager = DeviceManager(module, *runners)
+    # The locks iscsi_session and iscsi_volume take: no logout of these sessions while the map is built or removed.
+    keys = [] if module.check_mode else [(target['portal'], target['iqn']) for target in targets]
     try:
-        if params['state'] == 'present':
-            result = manager.present(targets, params)
-        else:
-            result = manager.absent(targets, params)
+        if keys:
+            check_lock_dir(params['lock_dir'])
+        with targets_locked(keys, params['lock_dir'], params['lock_timeout']):
+            if params['state'] == 'present':
+                result = manager.present(targets, params)
+            else:
+                result = manager.absent(targets, params)
+    except LockError as exc:
+        module.fail_json(msg=str(exc))
     except CommandError as exc:
         module.fail_json(**exc.fail_kwargs())
     module.exit_json(**result)

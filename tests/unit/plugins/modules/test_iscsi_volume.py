@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -620,3 +621,21 @@ def test_a_sysfs_write_refused_is_a_command_error_and_rolls_back(harness, hosts,
                  [call(SESSIONS, stdout=STEPS['session_two']['stdout']), replay(STEPS['logout_b']),
                   replay(STEPS['node_delete_b'])])])
     assert failed and result['msg'].startswith("writing '- - 1' to ") and 'host1/scan failed: Is a directory' in result['msg']
+
+
+def test_the_whole_attach_runs_under_every_target_lock(harness, hosts, args, monkeypatch):
+    """Logins, LUN scans and the map build all happen while the (portal, IQN) locks are held (as os-brick)."""
+    real = iscsi_volume.targets_locked
+
+    @contextlib.contextmanager
+    def marking(keys, *rest):
+        with real(keys, *rest):
+            harness.made.append(['LOCKED'] + sorted('%s %s' % key for key in keys))
+            yield
+            harness.made.append(['UNLOCKED'])
+    monkeypatch.setattr(iscsi_volume, 'targets_locked', marking)
+    _pend(hosts)
+    result, failed = harness.run(iscsi_volume.main, args, _attach_steps(hosts) + [MAPS])
+    assert not failed, result
+    assert harness.made[0] == ['LOCKED', '%s %s' % (A, IQN), '%s %s' % (B, IQN)]
+    assert harness.made[-1] == ['UNLOCKED'] and harness.made[-2] == MAPS['argv']

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _device
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _device, _locks
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import multipath_device
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import (
     call,
@@ -30,6 +30,14 @@ MAPS = replay(STEPS['maps_json'])
 # the same listing after the kernel failed both paths (checker down): no path can do IO
 FAILED = call(MAPS['argv'], stdout=with_path_states(MAPS['stdout'], dm_st='failed', chk_st='faulty'))
 SETTLE = call(['/usr/sbin/udevadm', 'settle', '--timeout=30'])
+
+
+@pytest.fixture(autouse=True)
+def lock_dir(tmp_path, monkeypatch):
+    """The default lock directory of these runs: a fresh one per test, never the host's /run."""
+    path = str(tmp_path / 'locks')
+    monkeypatch.setattr(_locks, 'DEFAULT_LOCK_DIR', path)
+    return path
 
 
 @pytest.fixture
@@ -332,3 +340,17 @@ def test_consistency_problem_pure():
     assert _device.consistency_problem(paths) == 'cannot read the WWID of /dev/sdb'
     paths[1]['wwid'] = 'x'
     assert _device.consistency_problem(paths) is None
+
+
+def test_the_map_is_built_under_the_locks_of_its_targets(harness, two_sessions, lock_dir, monkeypatch):
+    held = []
+    real = multipath_device.targets_locked
+
+    def recording(keys, *args):
+        held.extend(keys)
+        return real(keys, *args)
+    monkeypatch.setattr(multipath_device, 'targets_locked', recording)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent'}, [SESSIONS])
+    assert not failed and not result['changed']
+    assert sorted(held) == sorted((t['portal'], t['iqn']) for t in TARGETS)
+    assert sorted(os.listdir(lock_dir)) == sorted(_locks.lock_name(t['portal'], t['iqn']) for t in TARGETS)
