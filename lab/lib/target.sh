@@ -14,11 +14,12 @@ target_lun_exists() {  # target_lun_exists TID LUN
 }
 
 target_add() {
-    local iqn="" lun=1 size=64M chap_user="" chap_password_file="" tid backing
+    local iqn="" lun=1 size=64M chap_user="" chap_password_file="" scsi_id="" tid backing
     while [ $# -gt 0 ]; do
         case $1 in
             --iqn) iqn=$2 ;;
             --lun) lun=$2 ;;
+            --scsi-id) scsi_id=$2 ;;
             --size) size=$2 ;;
             --chap-user) chap_user=$2 ;;
             --chap-password-file) chap_password_file=$2 ;;
@@ -43,10 +44,10 @@ target_add() {
     tgtadm_run --op new --mode logicalunit --tid "$tid" --lun "$lun" -b "$backing" ||
         die "cannot add LUN $lun to $iqn"
     tgtadm_run --op update --mode logicalunit --tid "$tid" --lun "$lun" --params \
-        "vendor_id=LAB,product_id=LABDISK,scsi_id=lab-$LAB_NAME-$tid-$lun,scsi_sn=LAB$(short_id)T${tid}L$lun" ||
+        "vendor_id=LAB,product_id=LABDISK,scsi_id=${scsi_id:-lab-$LAB_NAME-$tid-$lun},scsi_sn=LAB$(short_id)T${tid}L$lun" ||
         die "cannot set the SCSI identity of LUN $lun"
     [ -z "$chap_user" ] || target_bind_chap "$tid" "$chap_user" "$chap_password_file"
-    echo "target $iqn lun $lun size $size portals $(target_portals)"
+    echo "target $iqn lun $lun size $size portals $(target_portals) backing $backing"
 }
 
 target_bind_chap() {  # target_bind_chap TID USER PASSWORD_FILE (the password is never printed)
