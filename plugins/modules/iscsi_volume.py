@@ -35,7 +35,7 @@ description:
     back what this call created for all of them; each volume's outcome is in RV(volumes).
   - With O(state=absent), a volume given by O(volumes[].volume_id) alone is detached from its attach record
     in O(record_dir) (its targets and WWID); the record itself is left for the caller to remove once Cinder
-    has deleted the attachment. A volume that cannot be detached does not stop the others: the module
+    has deleted the attachment. A volume that cannot be detached does not stop the others; the module
     fails, and RV(volumes) says which were detached and why the others were not.
   - RV(elapsed) reports the seconds spent in each phase inside the module (Python start-up and Ansible's
     own per-task cost are not included).
