@@ -15,8 +15,9 @@ description:
     (C(driver_volume_type) and a C(data) dictionary), the flat attachments-API C(connection_info) (the C(data) keys
     beside C(driver_volume_type)), and the bare C(data) dictionary.
   - The plural keys C(target_portals), C(target_iqns), C(target_luns) win over the singular ones, as in
-    os-brick. When only C(target_portals) is a list, the singular C(target_iqn) or C(target_lun) is used
-    for every portal. A plural key set to V(null) counts as absent.
+    os-brick, but only when both C(target_portals) and C(target_iqns) are lists (a V(null) list counts as
+    absent). Otherwise, as in os-brick, the volume has one portal (C(target_portal), else the first of
+    C(target_portals)) and RV(_value.single_portal) asks for SendTargets discovery of the others.
   - With only the singular keys and no C(target_lun) at all (Synology's default set-up), the LUN is 0, as in os-brick.
   - Target names are taken as iscsiadm takes them (V(iqn.), V(eui.), V(naa.), or an array's own form such as
     Inspur AS13000's C(target.inspur.<host>-<digits>)).

@@ -61,7 +61,9 @@ def normalize_connection_info(connection_info):
     check_access(data)
     addressing_mode = data.get('addressing_mode')
     lun_for_addressing(0, addressing_mode)  # an unknown mode fails before any LUN is looked at
-    single_portal = all(data.get(key) is None for key in _PLURAL_KEYS)  # a null list means the singular keys
+    # As os-brick: the plural keys only when both target_portals and target_iqns are lists (a null list counts
+    # as absent); otherwise one portal, whose other paths SendTargets discovery finds.
+    single_portal = data.get('target_portals') is None or data.get('target_iqns') is None
     portals, iqns, luns = _target_lists(data, single_portal)
     targets = []
     for index, (portal, iqn, lun) in enumerate(zip(portals, iqns, luns)):
@@ -125,19 +127,28 @@ def check_access(data):
 def _target_lists(data, single_portal):
     """Return equal-length portal, iqn and lun lists (plural keys win over singular ones, as in os-brick).
 
-    Without any LUN key a single portal means LUN 0, as in os-brick (Synology's default set-up sends none).
+    One portal: the singular keys, else the first entry of a plural list. Without any LUN key a single
+    portal means LUN 0, as in os-brick (Synology's default set-up sends none).
     """
+    if single_portal:
+        lun = [0] if 'target_lun' not in data and data.get('target_luns') is None else _first(
+            data, 'target_lun', 'target_luns')
+        return _first(data, 'target_portal', 'target_portals'), _first(data, 'target_iqn', 'target_iqns'), lun
     portals = _plural(data, 'target_portals', 'target_portal', None)
     count = len(portals)
     iqns = _plural(data, 'target_iqns', 'target_iqn', count)
-    if single_portal and 'target_lun' not in data:
-        luns = [0]
-    else:
-        luns = _plural(data, 'target_luns', 'target_lun', count)
+    luns = _plural(data, 'target_luns', 'target_lun', count)
     for key, values in (('target_iqns', iqns), ('target_luns', luns)):
         if len(values) != count:
             raise TargetsError('%s has %d entries but target_portals has %d' % (key, len(values), count))
     return portals, iqns, luns
+
+
+def _first(data, singular_key, plural_key):
+    """[the singular value], else [the first entry of the plural list]."""
+    if data.get(singular_key) is not None:
+        return [data[singular_key]]
+    return _plural(data, plural_key, singular_key, None)[:1]
 
 
 def _plural(data, plural_key, singular_key, count):

@@ -101,9 +101,14 @@ def test_singular_keys_only():
                       'auth': None, 'discovery_auth': None, 'single_portal': True}
 
 
-def test_plural_portals_with_singular_iqn_and_lun():
+def test_plural_portals_without_target_iqns_mean_discovery_as_in_os_brick():
+    """os-brick zips the plural lists only when target_iqns is there too; otherwise it discovers."""
     data = {'target_portals': ['192.0.2.1:3260', '198.51.100.1:3260'], 'target_iqn': IQN, 'target_lun': 1}
-    assert normalize_connection_info(data)['targets'] == TWO_TARGETS
+    result = normalize_connection_info(data)
+    assert result['targets'] == TWO_TARGETS[:1] and result['single_portal'] is True
+    data = {'target_portal': '198.51.100.1:3260', 'target_portals': ['192.0.2.1:3260'], 'target_iqn': IQN,
+            'target_luns': [1]}
+    assert normalize_connection_info(data)['targets'] == [dict(TWO_TARGETS[0], portal='198.51.100.1:3260')]
 
 
 def test_different_iqns_and_luns_per_portal_kept_in_order():
