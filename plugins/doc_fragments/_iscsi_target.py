@@ -114,9 +114,17 @@ options:
 options:
   wwid:
     description:
-      - WWID of the volume (as RV(wwid) returned it). With O(state=present) the paths must show this WWID.
-        With O(state=absent) it finds the map and its paths even when sessions are already gone.
+      - WWID of the volume (as RV(wwid) returned it). With O(state=present) the paths must show this WWID; a device
+        that was at a LUN before the call and does not is replaced (see the module's description).
+      - With O(state=absent) it finds the map and its paths even when sessions are already gone.
     type: str
+  size_bytes:
+    description:
+      - Size of the volume in bytes as Cinder reports it (its C(size) in GiB x 1073741824).
+      - With O(state=present) every path and the map must have this size; otherwise the module fails before it
+        builds or uses a map, naming each device and both sizes. A device that was at a LUN before the call and
+        has another size is replaced (see the module's description).
+    type: int
   min_paths:
     description: Fail when fewer paths than this came up (fewer than all only warns).
     type: int

@@ -19,15 +19,17 @@ description:
     moment). A portal that fails is a warning and is listed in RV(missing_paths); the module fails only
     when fewer than O(min_paths) portals logged in.
   - Then it scans only O(targets[].lun) on each session, waits for the SCSI devices and for udev to record
-    them (polled every 0.25 s), checks that they show the same WWID and size, makes multipathd build the
-    map and waits until the map can do IO (see M(cinder_local.iscsi_multipath.multipath_device)).
+    them (polled every 0.25 s), checks that they show the same WWID and size (and O(size_bytes)), makes
+    multipathd build the map and waits until the map can do IO (see M(cinder_local.iscsi_multipath.multipath_device)).
+    A device that was at a LUN already is rescanned first and replaced when it is not the volume, and a map that
+    exists already is used only when all its paths are the volume's, as that module does.
   - On any failure it rolls back what this call created, and only that - the map it built, the SCSI
     devices it scanned in, the sessions it opened (unless a device of another LUN appeared on them) and the
     node records it made - then fails. Node settings it changed on existing records stay changed, and the
     WWID it added to multipath's wwids file stays (as with os-brick).
-  - O(state=absent) flushes and removes the map (refused while it is mounted or held unless O(force=true)),
-    flushes and deletes the volume's SCSI devices, then, for every (portal, IQN) at once, logs out and
-    deletes the node record unless another LUN still has a device on that session.
+  - O(state=absent) flushes and removes the map (refused while it is mounted, used as swap, held or open unless
+    O(force=true)), flushes and deletes the volume's SCSI devices, then, for every (portal, IQN) at once, logs
+    out and deletes the node record unless another LUN still has a device on that session.
   - O(volumes) does the same for several volumes in one call, all at once - each (portal, IQN) session once,
     however many volumes share it, then the maps of every volume in parallel. A failure of any volume rolls
     back what this call created for all of them; each volume's outcome is in RV(volumes).
@@ -109,6 +111,9 @@ options:
       wwid:
         description: The WWID this volume must show, as in O(wwid).
         type: str
+      size_bytes:
+        description: The size of this volume as Cinder reports it, in bytes, as in O(size_bytes).
+        type: int
   state:
     description: Whether the volume should be attached (map present) or detached.
     type: str
@@ -246,6 +251,16 @@ removed_devices:
   type: list
   elements: str
   sample: [sdb, sdc]
+replaced_devices:
+  description:
+    - Devices that were at a LUN before the call and were not the volume, deleted and scanned again, with the
+      C(reason) (see M(cinder_local.iscsi_multipath.multipath_device)).
+  returned: state=present and the devices were scanned
+  type: list
+  elements: dict
+  sample: [{dev: sdb, portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1,
+            wwid: 360000000000000000e00000000010001, size_bytes: 1073741824,
+            reason: "it is 1073741824 bytes, Cinder reports 2147483648 for the volume"}]
 portals:
   description:
     - One entry per (portal, IQN), in the order of O(targets). With O(state=present) - C(sid),
@@ -262,7 +277,8 @@ volumes:
   description:
     - With O(volumes), one entry per volume in the same order, each with the keys above that apply to one
       volume (RV(targets), RV(device), RV(wwid), RV(dm), RV(name), RV(by_id), RV(size_bytes), RV(paths),
-      RV(missing_paths), RV(removed_devices), RV(portals)); those keys are then not returned at the top.
+      RV(missing_paths), RV(removed_devices), RV(replaced_devices), RV(portals)); those keys are then not returned
+      at the top.
   returned: when O(volumes) is given
   type: list
   elements: dict
@@ -284,7 +300,7 @@ import threading
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import (
-    DeviceManager, checked_targets, count_problem, device_argument_spec, min_paths_problem)
+    DeviceManager, checked_targets, count_problem, device_argument_spec, min_paths_problem, size_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
     LockDirError, LockError, check_lock_dir, lock_argument_spec, target_lock)
@@ -305,23 +321,26 @@ def argument_spec():
         iface=dict(type='str', default='default'),
         **dict(device_argument_spec(), **lock_argument_spec(), **session_argument_spec())
     )
-    volume = dict((name, copy.deepcopy(spec[name])) for name in ('targets', 'auth', 'wwid'))
+    volume = dict((name, copy.deepcopy(spec[name])) for name in ('targets', 'auth', 'wwid', 'size_bytes'))
     volume['targets']['required'] = True
     spec['volumes'] = dict(type='list', elements='dict', options=volume)
     return spec
 
 
 def checked_volumes(params):
-    """[{targets, auth, wwid}] of the call (O(volumes), or the one volume of O(targets)); raise TargetsError."""
+    """[{targets, auth, wwid, size_bytes}] of the call (O(volumes), or the one volume of O(targets)); raise
+    TargetsError."""
     if params['volumes'] is None:
-        return [{'targets': checked_targets(params['targets']), 'auth': params['auth'], 'wwid': params['wwid']}]
+        return [{'targets': checked_targets(params['targets']), 'auth': params['auth'], 'wwid': params['wwid'],
+                 'size_bytes': params['size_bytes']}]
     volumes = []
     for index, volume in enumerate(params['volumes']):
         try:
             targets = checked_targets(volume['targets'])
         except TargetsError as exc:
             raise TargetsError('volumes[%d].%s' % (index, exc))
-        volumes.append({'targets': targets, 'auth': volume['auth'] or params['auth'], 'wwid': volume['wwid']})
+        volumes.append({'targets': targets, 'auth': volume['auth'] or params['auth'], 'wwid': volume['wwid'],
+                        'size_bytes': volume['size_bytes']})
     return volumes
 
 
@@ -332,7 +351,7 @@ def volumes_problem(volumes, min_paths):
         where = 'volumes[%d] ' % index if len(volumes) > 1 else ''
         if not volume['targets']:
             return where + 'targets is empty'
-        problem = auth_problem(volume['auth'])
+        problem = auth_problem(volume['auth']) or size_problem(volume.get('size_bytes'), 'size_bytes')
         if problem:
             return where + problem
         problem = min_paths_problem(min_paths, volume['targets'])
@@ -425,7 +444,7 @@ class VolumeManager:
         self.outcomes = []
 
     def _volume_params(self, volume):
-        return dict(self.params, auth=volume['auth'], wwid=volume['wwid'])
+        return dict(self.params, auth=volume['auth'], wwid=volume['wwid'], size_bytes=volume['size_bytes'])
 
     def _devices(self):
         devices = DeviceManager(self.module, self.iscsiadm, self.multipath, self.scsi, poll=DEVICE_POLL)
@@ -579,7 +598,7 @@ class VolumeManager:
 def main():
     watch = Stopwatch()
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('targets', 'volumes'), ('wwid', 'volumes')],
+                           mutually_exclusive=[('targets', 'volumes'), ('wwid', 'volumes'), ('size_bytes', 'volumes')],
                            required_one_of=[('targets', 'volumes')])
     params = module.params
     params['scan'] = 'manual'

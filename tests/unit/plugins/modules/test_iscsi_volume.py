@@ -502,3 +502,48 @@ def test_absent_never_logs_out_a_session_it_did_not_list(harness, hosts, args):
         call(SESSIONS, stdout=ONLY[A]),
         parallel(_logout_lane(A, 'a'), [call(NODE[B] + ['-S'], stdout=SHOW[B]), SESSION_USES_RECORD])])
     assert failed and result['rc'] == 15 and 'session already exists' in result['msg'], result
+
+
+# Issue 11, items 1-3: identity. The target gave LUN 1 of the shared IQN to volume Y after X was attached.
+SIZE_Y = 96 << 20
+
+
+def test_size_mismatch_with_cinder_is_refused_and_rolled_back(harness, hosts, args):
+    _pend(hosts)
+    args['size_bytes'] = SIZE_Y
+    result, failed = harness.run(iscsi_volume.main, args, [
+        replay(STEPS['session_none']), parallel(_login_lane(A, 'a'), _login_lane(B, 'b')), TWO_SESSIONS,
+        parallel([call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])],
+                 [call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_b']), replay(STEPS['node_delete_b'])])])
+    assert failed and 'but Cinder reports %d bytes for the volume' % SIZE_Y in result['msg'], result
+    assert not hosts.exists('sys/block/sda') and not hosts.exists('sys/block/sdb')
+    _no_secret(result)
+
+
+def test_volumes_size_bytes_reaches_the_volume(harness, hosts, args):
+    _pend(hosts)
+    args['volumes'] = [{'targets': TARGETS, 'size_bytes': SIZE_Y}]
+    del args['targets']
+    result, failed = harness.run(iscsi_volume.main, args, [
+        replay(STEPS['session_none']), parallel(_login_lane(A, 'a'), _login_lane(B, 'b')), TWO_SESSIONS,
+        parallel([call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])],
+                 [call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_b']), replay(STEPS['node_delete_b'])])])
+    assert failed and result['msg'].startswith('/dev/sda (%s %s LUN 1) is %d bytes' % (A, IQN, SIZE)), result
+
+
+@pytest.mark.parametrize('changes, message', [
+    ({'size_bytes': 0}, 'size_bytes must be 1 or more, got 0'),
+    ({'volumes': [{'targets': TARGETS}, {'targets': TARGETS, 'size_bytes': -1}]},
+     'volumes[1] size_bytes must be 1 or more, got -1'),
+    ({'volumes': [{'targets': TARGETS}], 'size_bytes': SIZE}, 'mutually exclusive: size_bytes|volumes'),
+])
+def test_bad_size_bytes_fails_before_any_command(harness, args, changes, message):
+    if 'volumes' in changes:
+        del args['targets']
+    args.update(changes)
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and message in result['msg']

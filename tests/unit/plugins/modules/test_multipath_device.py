@@ -8,6 +8,8 @@ import os
 
 import pytest
 
+from ansible.module_utils import basic
+
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _device
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import multipath_device
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import (
@@ -30,6 +32,13 @@ MAPS = replay(STEPS['maps_json'])
 # the same listing after the kernel failed both paths (checker down): no path can do IO
 FAILED = call(MAPS['argv'], stdout=with_path_states(MAPS['stdout'], dm_st='failed', chk_st='faulty'))
 SETTLE = call(['/usr/sbin/udevadm', 'settle', '--timeout=30'])
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    seen = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda module, text: seen.append(text))
+    return seen
 
 
 @pytest.fixture
@@ -121,9 +130,15 @@ def test_refuses_paths_that_are_not_the_same_volume(harness, two_sessions, wwid_
 
 
 def test_expected_wwid_mismatch(harness, two_sessions):
+    """Devices that were there already and show another WWID are replaced by a fresh scan (their identity may be
+    stale); when the target still gives that other volume, the fresh devices are refused and dropped again."""
     _devices(two_sessions)
-    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'wwid': '3600other'}, [SESSIONS])
+    two_sessions.pend_device(0, 5, 1, 'sdc', SYSFS_WWID, SIZE)
+    two_sessions.pend_device(1, 6, 1, 'sdd', SYSFS_WWID, SIZE)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'wwid': '3600other'}, [
+        SESSIONS, BUFS[0], BUFS[1]])
     assert failed and 'not the expected 3600other' in result['msg']
+    assert not two_sessions.exists('sys/block/sda') and two_sessions.read('sys/block/sdc/device/delete') == '1'
 
 
 def test_missing_session_warns_and_builds_with_one_path(harness, sysfs):
@@ -332,3 +347,193 @@ def test_consistency_problem_pure():
     assert _device.consistency_problem(paths) == 'cannot read the WWID of /dev/sdb'
     paths[1]['wwid'] = 'x'
     assert _device.consistency_problem(paths) is None
+
+
+# Issue 11, items 1-3: identity - never trust what merely sits at a LUN (the OSSA-2023-003 class). A target that
+# reuses LUN numbers gives LUN 1 to volume Y after volume X's devices were made there.
+WWID_Y = '360000000000000000000000000000002'
+SYSFS_WWID_Y = 'naa.60000000000000000000000000000002'
+SIZE_Y = 96 << 20
+
+
+def _listing(wwid, dm, devs):
+    """The captured listing (dm-0 on sda, sdb) as multipathd would show another map."""
+    stdout = MAPS['stdout'].replace(WWID, wwid).replace('"dm-0"', '"%s"' % dm)
+    return call(MAPS['argv'], stdout=stdout.replace('"sda"', '"%s"' % devs[0]).replace('"sdb"', '"%s"' % devs[1]))
+
+
+def _build_y(sysfs, devs, dm='dm-1'):
+    """multipath -a, add path of each device and the listing: the map of volume Y on the devices."""
+    return [call(['/usr/sbin/multipath', '-a', WWID_Y], stdout="wwid '%s' added\n" % WWID_Y),
+            call([MPATHD, 'add', 'path', '/dev/' + devs[0]], stdout='ok\n'),
+            call([MPATHD, 'add', 'path', '/dev/' + devs[1]], stdout='ok\n',
+                 effect=lambda: sysfs.add_map(dm, WWID_Y, WWID_Y, devs, devt='254:1')),
+            _listing(WWID_Y, dm, devs)]
+
+
+def _lun_reused(sysfs, wwid=SYSFS_WWID_Y, size=SIZE_Y):
+    """X's sda and sdb stay; the target now has Y at LUN 1: a rescan shows it, a new scan finds it as sdc, sdd."""
+    sysfs.reuse_lun('sda', wwid, size)
+    sysfs.reuse_lun('sdb', wwid, size)
+    sysfs.pend_device(0, 5, 1, 'sdc', wwid, size)
+    sysfs.pend_device(1, 6, 1, 'sdd', wwid, size)
+
+
+def test_stale_device_at_reused_lun_is_replaced(harness, two_sessions, warnings):
+    _devices(two_sessions)  # X's devices, no map holds them any more
+    _lun_reused(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'size_bytes': SIZE_Y},
+                                 [SESSIONS, BUFS[0], BUFS[1]] + _build_y(two_sessions, ['sdc', 'sdd']))
+    assert not failed, result
+    assert (result['wwid'], result['size_bytes'], result['dm']) == (WWID_Y, SIZE_Y, 'dm-1')
+    assert [p['dev'] for p in result['paths']] == ['sdc', 'sdd']
+    assert [(r['dev'], r['reason']) for r in result['replaced_devices']] == [
+        ('sda', 'its WWID changed from %s to %s on rescan' % (WWID, WWID_Y)),
+        ('sdb', 'its WWID changed from %s to %s on rescan' % (WWID, WWID_Y))]
+    assert not two_sessions.exists('sys/block/sda') and not two_sessions.exists('sys/block/sdb')
+    assert two_sessions.read('sys/class/scsi_host/host0/scan') == '0 0 1'  # only LUN 1 scanned again
+    assert len(warnings) == 2 and 'was left from another volume' in warnings[0]
+
+
+def test_device_of_the_same_wwid_is_used_once_its_rescan_shows_the_size(harness, two_sessions):
+    """tgt without scsi_id derives the WWID from target and LUN: X and Y look alike but for the size. Read from
+    the kernel's cache X's devices are 64 MiB and would be refused; after the rescan they are Y, as Cinder says."""
+    _devices(two_sessions)
+    _lun_reused(two_sessions, wwid=SYSFS_WWID)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'size_bytes': SIZE_Y}, [
+        SESSIONS, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
+        replay(STEPS['add_path_sdb'], effect=lambda: two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])), MAPS])
+    assert not failed, result
+    assert result['size_bytes'] == SIZE_Y and [p['dev'] for p in result['paths']] == ['sda', 'sdb']
+    assert result['replaced_devices'] == []
+
+
+def test_device_udev_still_knows_by_an_old_wwid_is_replaced(harness, two_sessions):
+    """Rescanned earlier (the kernel shows Y) but udev, which multipathd asks, still has X's WWID."""
+    two_sessions.add_device(0, 5, 1, 'sda', SYSFS_WWID_Y, SIZE_Y)
+    two_sessions.add_device(1, 6, 1, 'sdb', SYSFS_WWID_Y, SIZE_Y)
+    two_sessions.write('run/udev/data/b8:0', 'E:ID_SERIAL=%s\n' % WWID)
+    two_sessions.pend_device(0, 5, 1, 'sdc', SYSFS_WWID_Y, SIZE_Y)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [
+        SESSIONS, BUFS[0], call(['/usr/sbin/multipath', '-a', WWID_Y], stdout="wwid '%s' added\n" % WWID_Y),
+        call([MPATHD, 'add', 'path', '/dev/sdc'], stdout='ok\n'),
+        call([MPATHD, 'add', 'path', '/dev/sdb'], stdout='ok\n',
+             effect=lambda: two_sessions.add_map('dm-1', WWID_Y, WWID_Y, ['sdb', 'sdc'], devt='254:1')),
+        _listing(WWID_Y, 'dm-1', ['sdc', 'sdb'])])
+    assert not failed, result
+    assert [(r['dev'], r['reason']) for r in result['replaced_devices']] == [
+        ('sda', 'udev still records WWID %s for it, not %s' % (WWID, WWID_Y))]
+    assert [p['dev'] for p in result['paths']] == ['sdc', 'sdb']
+
+
+def test_held_stale_device_is_an_error(harness, two_sessions):
+    _devices(two_sessions)
+    two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])  # X's map still holds them
+    _lun_reused(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'size_bytes': SIZE_Y}, [SESSIONS])
+    assert failed
+    assert result['msg'] == (
+        '/dev/sda (%s %s LUN 1) existed before this attach and is not this volume (its WWID changed from %s to %s on '
+        'rescan) but is held by dm-0 (%s); /dev/sdb (%s %s LUN 1) existed before this attach and is not this volume '
+        '(its WWID changed from %s to %s on rescan) but is held by dm-0 (%s). Refusing to replace them while in use: '
+        'detach the volume it belongs to first; nothing was removed' % (
+            A, IQN, WWID, WWID_Y, WWID, B, IQN, WWID, WWID_Y, WWID))
+    assert two_sessions.exists('sys/block/dm-0')
+    assert two_sessions.read('sys/block/sda/device/delete') == '' and two_sessions.read('sys/block/sdb/device/delete') == ''
+    assert two_sessions.read('sys/class/scsi_host/host0/scan') == ''
+
+
+def test_open_stale_device_is_an_error(harness, two_sessions):
+    _devices(two_sessions)
+    _lun_reused(two_sessions)
+    two_sessions.write('proc/4242/comm', 'dd\n')
+    os.makedirs(two_sessions.path('proc/4242/fd'))
+    os.symlink('/dev/sdb', two_sessions.path('proc/4242/fd/3'))
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [SESSIONS])
+    assert failed and 'but is open by dd[4242]' in result['msg'] and 'nothing was removed' in result['msg']
+    assert two_sessions.read('sys/block/sda/device/delete') == ''  # the unused one is not removed either
+
+
+def test_map_with_foreign_path_is_refused(harness, two_sessions):
+    _devices(two_sessions)
+    two_sessions.add_device(0, 5, 2, 'sdc', SYSFS_WWID, SIZE)  # LUN 2: not a path of this volume
+    two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb', 'sdc'])
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [SESSIONS])
+    assert failed and result['msg'] == (
+        "multipath map dm-0 (%s) holds /dev/sdc, which is not a device at one of this volume's (portal, IQN, LUN): "
+        "refusing to use it (a map left from another volume would expose its data)" % WWID)
+
+
+def test_map_of_the_wwid_holding_only_a_foreign_path_is_refused(harness, two_sessions):
+    _devices(two_sessions)
+    two_sessions.add_device(0, 5, 2, 'sdc', SYSFS_WWID, SIZE)
+    two_sessions.add_map('dm-0', WWID, WWID, ['sdc'])  # multipathd would add sda, sdb to it
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS}, [SESSIONS])
+    assert failed and 'multipath map dm-0 (%s) holds /dev/sdc' % WWID in result['msg']
+
+
+def test_map_left_by_a_volume_of_the_same_wwid_is_refused(harness, two_sessions):
+    _devices(two_sessions)
+    two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])
+    two_sessions.reuse_lun('sda', SYSFS_WWID, SIZE_Y)  # same derived WWID, Y's size after the rescan
+    two_sessions.reuse_lun('sdb', SYSFS_WWID, SIZE_Y)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'size_bytes': SIZE_Y}, [SESSIONS])
+    assert failed and result['msg'].startswith(
+        'multipath map dm-0 (%s) is %d bytes but the paths are %d bytes: it is left from another volume at this LUN'
+        % (WWID, SIZE, SIZE_Y))
+
+
+def test_size_mismatch_with_cinder_is_refused(harness, two_sessions):
+    _pend(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'size_bytes': SIZE_Y}, [SESSIONS])
+    assert failed and result['msg'] == (
+        '/dev/sda (%s %s LUN 1) is %d bytes; /dev/sdb (%s %s LUN 1) is %d bytes, but Cinder reports %d bytes for the '
+        'volume. Refusing to build or use a map: the LUN holds another volume (or the volume was extended and the '
+        'devices not rescanned)' % (A, IQN, SIZE, B, IQN, SIZE, SIZE_Y))
+    assert two_sessions.read('sys/block/sda/device/delete') == '1'  # what this run scanned is dropped
+    assert not [argv for argv in harness.made if argv[0] == '/usr/sbin/multipath']
+
+
+def test_size_bytes_matching_builds_the_map(harness, two_sessions):
+    _pend(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'size_bytes': SIZE}, [
+        SESSIONS, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
+        replay(STEPS['add_path_sdb'], effect=lambda: two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])), MAPS])
+    assert not failed and result['size_bytes'] == SIZE and result['replaced_devices'] == []
+
+
+def test_attached_volume_is_rescanned_and_kept(harness, two_sessions):
+    _devices(two_sessions)
+    two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'wwid': WWID, 'size_bytes': SIZE},
+                                 [SESSIONS, MAPS])
+    assert not failed and not result['changed'] and result['dm'] == 'dm-0'
+    assert two_sessions.read('sys/block/sda/device/rescan') == '1' and two_sessions.read('sys/block/sdb/device/rescan') == '1'
+
+
+def test_check_mode_predicts_replacing_a_stale_device(harness, two_sessions):
+    _devices(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'size_bytes': SIZE_Y}, [SESSIONS],
+                                 check_mode=True)
+    assert not failed and result['changed']
+    assert [r['dev'] for r in result['replaced_devices']] == ['sda', 'sdb']
+    assert two_sessions.read('sys/block/sda/device/rescan') == '' and two_sessions.read('sys/block/sda/device/delete') == ''
+
+
+def test_size_bytes_must_be_positive(harness):
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'size_bytes': 0}, [])
+    assert failed and result['msg'] == 'size_bytes must be 1 or more, got 0'
+
+
+def test_device_the_kernel_will_not_rescan_is_judged_on_its_cached_identity(
+        harness, two_sessions, monkeypatch, warnings):
+    """Linux 6.x refuses (EWOULDBLOCK) to rescan a device that is not running: a path down on a re-run."""
+    _devices(two_sessions)
+    two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])
+    two_sessions.write('sys/block/sdb/device/state', 'transport-offline\n')
+    real = multipath_device.Scsi.rescan_device
+    monkeypatch.setattr(multipath_device.Scsi, 'rescan_device', lambda scsi, dev: dev != 'sdb' and real(scsi, dev))
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'wwid': WWID}, [SESSIONS, MAPS])
+    assert not failed and not result['changed'] and result['dm'] == 'dm-0'
+    assert warnings == ['could not rescan /dev/sdb (%s %s LUN 1) (state transport-offline): it is judged on the '
+                        'identity the kernel has cached' % (B, IQN)]
