@@ -103,6 +103,16 @@ def common_wwid(paths):
     return wwids.pop() if len(wwids) == 1 and None not in wwids else None
 
 
+def identity_mismatch(path, wwid, size_bytes):
+    """Why the device of a path (wwid and size_bytes read) is not the volume of that WWID and size (either None:
+    not compared), or None."""
+    if wwid and path.get('wwid') != wwid:
+        return 'it shows WWID %s, not %s' % (path.get('wwid') or '(unreadable)', wwid)
+    if size_bytes is not None and path.get('size_bytes') != size_bytes:
+        return 'it is %s bytes, not %d' % (path.get('size_bytes'), size_bytes)
+    return None
+
+
 def stale_reason(path, before, udev, reference, size_bytes):
     """Why a device that existed at the LUN before this attach is not the volume (after its rescan), or None.
 
@@ -154,6 +164,17 @@ def map_problem(facts, paths, wwid):
     return None
 
 
+def learned_wwid(paths):
+    """(WWID, None) when every device at the volume's LUNs shows the same readable WWID, else (None, why not)."""
+    unreadable = [path for path in paths if path.get('wwid') is None]
+    if unreadable:
+        return None, 'cannot read the WWID of %s' % ', '.join(describe(path) for path in unreadable)
+    if len(set(path['wwid'] for path in paths)) > 1:
+        return None, 'the devices at the volume\'s LUNs show different WWIDs: %s' % '; '.join(
+            '%s: %s' % (describe(path), path['wwid']) for path in paths)
+    return paths[0]['wwid'], None
+
+
 def foreign_entry(path, reason):
     """A foreign_devices entry: a device left alone, where it is (portal, iqn, lun: None when not at a target)."""
     entry = dict((key, path.get(key)) for key in ('dev', 'portal', 'iqn', 'lun', 'wwid', 'size_bytes'))
@@ -170,6 +191,10 @@ def map_of(scsi, devs):
             if (scsi.dm_uuid(holder) or '').startswith('mpath-'):
                 held[dev] = holder
     return held
+
+
+NO_RECORD = ('. Without the WWID of the volume (wwid, from the attach record) it cannot tell which device is the volume: '
+             'refusing to remove anything')
 
 
 class DeviceManager:
@@ -437,15 +462,22 @@ class DeviceManager:
             path.update(dm_st=state.get('dm_st'), chk_st=state.get('chk_st'))
 
     def absent(self, targets, params):
-        devs, dm = self._volume_devices(targets, params['wwid'])
-        result = {'changed': bool(devs or dm), 'removed_devices': devs, 'paths': [{'dev': dev} for dev in devs]}
+        plan = self._absent_plan(targets, params)
+        devs, dm = plan['devs'], plan['dm']
+        result = {'changed': bool(devs or dm), 'removed_devices': devs, 'paths': [{'dev': dev} for dev in devs],
+                  'foreign_devices': plan['foreign']}
+        if plan['wwid']:
+            result['wwid'] = plan['wwid']
         if dm:
             result.update(dm=dm, name=self.scsi.dm_name(dm))
+        if plan['foreign']:
+            self.module.warn('left alone, not this volume: %s' % '; '.join(
+                '%s: %s' % (describe(entry), entry['reason']) for entry in plan['foreign']))
         if self.module.check_mode or not result['changed']:
             return result
         flushed = True
         if dm:
-            flushed = self._flush_map(dm, result['name'], params)
+            flushed = self._flush_map(result['name'], params)
         for dev in devs:
             if self.scsi.device_exists(dev):
                 self._flush_buffers(dev)
@@ -459,29 +491,88 @@ class DeviceManager:
             self.multipath.del_map(result['name'])
         return result
 
-    def _volume_devices(self, targets, wwid):
-        devs = []
+    def _absent_plan(self, targets, params):
+        """What a detach removes - {wwid, devs, dm, foreign} - decided before anything is touched; raises when it
+        cannot tell the volume's devices from others or one of them is in use (unless force).
+
+        The volume is the WWID given (and the size, when given); without a WWID it is learned from the devices at
+        the volume's LUNs, which must agree, and from their map, which must hold nothing else. Devices that are not
+        the volume (a LUN the target gave another volume) are foreign: left alone and reported."""
+        wwid, size = params['wwid'], params['size_bytes']
+        at_luns = []
         if targets:
-            paths, dummy = self.paths(targets)
-            devs = [path['dev'] for path in paths if path['dev']]
-        dms = set(dm for dm in map_of(self.scsi, devs).values() if dm)
-        if wwid:
+            at_luns = [path for path in self.paths(targets)[0] if path['dev']]
+        mine, foreign = [], []
+        for path in at_luns:
+            self._read_identity(path)
+            reason = identity_mismatch(path, wwid, size)
+            if reason:
+                foreign.append(foreign_entry(path, reason))
+            else:
+                mine.append(path)
+        learned = not wwid
+        if learned and mine:
+            wwid, problem = learned_wwid(mine)
+            if problem:
+                raise CommandError(problem + NO_RECORD)
+        devs = dict((path['dev'], path) for path in mine)
+        dms = dict((dm, []) for dm in map_of(self.scsi, list(devs)).values() if dm)
+        if params['wwid']:
             for entry in self.multipath.maps():
                 if entry['wwid'] == wwid:
-                    dms.add(entry['dm'])
-                    devs += [path['dev'] for path in entry['paths'] if path['dev'] not in devs]
-        if len(dms) > 1:
-            raise CommandError('the devices belong to different multipath maps: %s' % ', '.join(sorted(dms)))
-        for dm in dms:
-            devs += [dev for dev in self.scsi.slaves(dm) if dev not in devs]
-        return sorted(devs), (dms.pop() if dms else None)
+                    dms.setdefault(entry['dm'], []).extend(path['dev'] for path in entry['paths'])
+        own_dms = []
+        for dm in sorted(dms):
+            facts = self._map_facts(dm)
+            held = [dev for dev in devs if dev in facts['slaves']]
+            problem = None
+            if facts['uuid'] != 'mpath-' + wwid:
+                problem = 'is the map of %s, not of WWID %s' % (facts['uuid'], wwid)
+            elif size is not None and facts['size_bytes'] != size:
+                problem = 'is %s bytes, not %d' % (facts['size_bytes'], size)
+            if problem and held:
+                raise CommandError('multipath map %s (%s) holds %s but %s: refusing to remove anything' % (
+                    dm, facts['name'], ', '.join(describe(devs[dev]) for dev in held), problem))
+            if problem:  # another volume's map of the same WWID: not ours, nor its paths
+                foreign += [foreign_entry({'dev': dev}, 'a path of multipath map %s (%s), which %s' % (
+                    dm, facts['name'], problem)) for dev in facts['slaves'] if dev not in [f['dev'] for f in foreign]]
+                continue
+            own_dms.append(dm)
+            for dev in sorted(set(facts['slaves'] + dms[dm])):
+                known = [entry for entry in foreign if entry['dev'] == dev]
+                if dev in devs or (known and not learned):
+                    continue
+                path = known[0] if known else {'dev': dev}
+                if not known:
+                    self._read_identity(path)
+                if learned:
+                    raise CommandError('multipath map %s (%s) also holds %s (%s), which is not this volume\'s%s' % (
+                        dm, facts['name'], describe(path), known[0]['reason'] if known else
+                        'not at one of its (portal, IQN, LUN), WWID %s' % path['wwid'], NO_RECORD))
+                reason = identity_mismatch(path, wwid, size)
+                if reason:
+                    foreign.append(foreign_entry(path, reason))
+                else:
+                    devs[dev] = path
+        if len(own_dms) > 1:
+            raise CommandError('the devices belong to different multipath maps: %s' % ', '.join(own_dms))
+        dm = own_dms[0] if own_dms else None
+        self._check_not_in_use(dm, devs, params['force'])
+        return {'wwid': wwid, 'devs': sorted(devs), 'dm': dm, 'foreign': foreign}
 
-    def _flush_map(self, dm, name, params):
+    def _check_not_in_use(self, dm, devs, force):
+        """Refuse (unless force) a map that is mounted, used as swap, held or open."""
+        if not dm:
+            return
+        openers = self.scsi.openers()
+        if dm:
+            reason = self.scsi.in_use(dm, openers=openers)
+            if reason and not force:
+                raise CommandError('multipath map %s (%s) is %s: refusing to remove it (unmount it or use force)' % (
+                    self.scsi.dm_name(dm), dm, reason))
+
+    def _flush_map(self, name, params):
         """Flush the map; True when it is gone. Raises unless force when it stays."""
-        reason = self.scsi.in_use(dm)
-        if reason and not params['force']:
-            raise CommandError('multipath map %s (%s) is %s: refusing to remove it (unmount it or use force)' % (
-                name, dm, reason))
         error = None
         for attempt in range(params['flush_retries']):
             try:

@@ -30,6 +30,8 @@ description:
   - O(state=absent) flushes and removes the map (refused while it is mounted, used as swap, held or open unless
     O(force=true)), flushes and deletes the volume's SCSI devices, then, for every (portal, IQN) at once, logs
     out and deletes the node record unless another LUN still has a device on that session.
+    Devices at the volume's LUNs that are not the volume (another WWID than O(wwid), another size than
+    O(size_bytes)) are left alone (RV(foreign_devices)) and keep their session.
   - O(volumes) does the same for several volumes in one call, all at once - each (portal, IQN) session once,
     however many volumes share it, then the maps of every volume in parallel. A failure of any volume rolls
     back what this call created for all of them; each volume's outcome is in RV(volumes).
@@ -139,8 +141,8 @@ options:
     default: default
   force:
     description:
-      - With O(state=absent), remove the map even when it is in use or cannot be flushed. Data not yet
-        written is lost. Sessions other LUNs use are kept all the same.
+      - With O(state=absent), remove the map even when it is in use or cannot be flushed. Data not yet written is
+        lost. Sessions other LUNs use, and devices that are not the volume, are kept all the same.
     type: bool
     default: false
 requirements:
@@ -208,7 +210,7 @@ device:
   sample: /dev/mapper/360000000000000000e00000000010001
 wwid:
   description: WWID of the volume (multipath C(uuid)).
-  returned: state=present and a device was found
+  returned: state=present and a device was found; with O(state=absent) when given or learned
   type: str
   sample: 360000000000000000e00000000010001
 dm:
@@ -261,11 +263,22 @@ replaced_devices:
   sample: [{dev: sdb, portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1,
             wwid: 360000000000000000e00000000010001, size_bytes: 1073741824,
             reason: "it is 1073741824 bytes, Cinder reports 2147483648 for the volume"}]
+foreign_devices:
+  description:
+    - Devices left alone because they are not the volume, with the C(reason); their sessions are kept (their LUN
+      is in the C(in_use_luns) of RV(portals)).
+  returned: state=absent
+  type: list
+  elements: dict
+  sample: [{dev: sdd, portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1,
+            wwid: 360000000000000000e00000000010002, size_bytes: 2147483648,
+            reason: "it shows WWID 360000000000000000e00000000010002, not 360000000000000000e00000000010001"}]
 portals:
   description:
     - One entry per (portal, IQN), in the order of O(targets). With O(state=present) - C(sid),
       C(created_node), C(logged_in), C(updated) (names of the node settings changed), C(error) when the
-      login failed, C(elapsed_s). With O(state=absent) - C(logged_out), C(deleted_node), C(in_use_luns).
+      login failed, C(elapsed_s). With O(state=absent) - C(logged_out), C(deleted_node), C(in_use_luns) (the LUNs
+      whose devices keep the session, other volumes' and this volume's LUN when another volume sits there now).
     - With O(volumes), each entry of RV(volumes) has the entries of its own sessions; on a failure, this
       top-level list has every session of the call.
   returned: always; with O(volumes) in each entry of RV(volumes) and on failure
@@ -277,8 +290,8 @@ volumes:
   description:
     - With O(volumes), one entry per volume in the same order, each with the keys above that apply to one
       volume (RV(targets), RV(device), RV(wwid), RV(dm), RV(name), RV(by_id), RV(size_bytes), RV(paths),
-      RV(missing_paths), RV(removed_devices), RV(replaced_devices), RV(portals)); those keys are then not returned
-      at the top.
+      RV(missing_paths), RV(removed_devices), RV(replaced_devices), RV(foreign_devices), RV(portals)); those keys
+      are then not returned at the top.
   returned: when O(volumes) is given
   type: list
   elements: dict
@@ -417,6 +430,16 @@ def outcomes_of(outcomes, targets):
     """The outcomes of the sessions the targets use, in target order."""
     keys = [(entry['portal'], entry['iqn']) for entry in sessions_of(targets)]
     return sorted([o for o in outcomes if (o['portal'], o['iqn']) in keys], key=lambda o: keys.index((o['portal'], o['iqn'])))
+
+
+def foreign_luns(results):
+    """{(portal, iqn): [LUN]} of the devices the detach left alone as another volume's (their sessions stay)."""
+    found = {}
+    for result in results:
+        for entry in (result.get('foreign_devices') or []) if isinstance(result, dict) else []:
+            if entry.get('portal'):
+                found.setdefault((entry['portal'], entry['iqn']), []).append(entry['lun'])
+    return found
 
 
 def all_targets(volumes):
@@ -571,11 +594,13 @@ class VolumeManager:
 
         entries = sessions_of(all_targets(detached))
         sessions = self.iscsiadm.sessions() if entries else []  # once, before any logout starts
+        foreign = foreign_luns(removed)
 
         def logout(entry):
             manager = self._session(entry)
-            return self._guarded(entry, lambda: manager.absent(entry['lun'], False, lun_removed=check,
-                                                               sessions=sessions))
+            return self._guarded(entry, lambda: manager.absent(
+                entry['lun'], False, lun_removed=check, sessions=sessions,
+                foreign_luns=foreign.get((entry['portal'], entry['iqn']), [])))
         outcomes = self.outcomes = in_parallel(logout, entries)
         self.stopwatch.mark('logout')
         failed = [(index, error) for index, error in enumerate(removed) if isinstance(error, CommandError)]

@@ -33,6 +33,10 @@ description:
     or open by a process unless O(force=true)), flushes and deletes every SCSI device of the volume, waits for
     them to vanish and for multipathd to drop the paths. It does not log out (see
     M(cinder_local.iscsi_multipath.iscsi_session)).
+  - Only devices of the volume are removed. Devices at the volume's LUNs that show another WWID than O(wwid) (or
+    another size than O(size_bytes)) are left alone and returned in RV(foreign_devices), with a warning (the
+    target gave the LUN to another volume). Without O(wwid) the WWID is learned from the devices at the LUNs and
+    their map (see O(wwid)).
 extends_documentation_fragment:
   - cinder_local.iscsi_multipath._attributes
   - cinder_local.iscsi_multipath._iscsi_target.targets
@@ -61,7 +65,8 @@ options:
   force:
     description:
       - With O(state=absent), remove the map even when it is in use or cannot be flushed
-        (C(multipathd del map)). Data not yet written is lost.
+        (C(multipathd del map)). Data not yet written is lost. Devices that are not the volume are left alone all
+        the same.
     type: bool
     default: false
 requirements:
@@ -95,7 +100,7 @@ EXAMPLES = r"""
 RETURN = r"""
 wwid:
   description: WWID of the volume (multipath C(uuid)).
-  returned: when a device was found
+  returned: when a device was found; with O(state=absent) when given or learned
   type: str
   sample: 360000000000000000e00000000010001
 dm:
@@ -154,6 +159,17 @@ replaced_devices:
   sample: [{dev: sdb, portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1,
             wwid: 360000000000000000e00000000010001, size_bytes: 1073741824,
             reason: "it is 1073741824 bytes, Cinder reports 2147483648 for the volume"}]
+foreign_devices:
+  description:
+    - Devices left alone because they are not the volume (O(state=absent)), with the C(reason); their sessions
+      must stay. C(portal), C(iqn) and C(lun) tell where the device sits, null for a path of another volume's
+      map that is not at one of the targets.
+  returned: state=absent
+  type: list
+  elements: dict
+  sample: [{dev: sdd, portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1,
+            wwid: 360000000000000000e00000000010002, size_bytes: 2147483648,
+            reason: "it shows WWID 360000000000000000e00000000010002, not 360000000000000000e00000000010001"}]
 """
 
 from ansible.module_utils.basic import AnsibleModule

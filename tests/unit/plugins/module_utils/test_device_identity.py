@@ -9,6 +9,8 @@ import pytest
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import (
     common_wwid,
+    identity_mismatch,
+    learned_wwid,
     map_problem,
     size_mismatch,
     size_problem,
@@ -65,3 +67,23 @@ def test_map_problem(facts, expected):
     found = dict({'dm': 'dm-4', 'name': 'mpatha', 'uuid': 'mpath-' + X, 'size_bytes': GIB, 'slaves': ['sda']}, **facts)
     problem = map_problem(found, [A], X)
     assert problem is None if expected is None else problem.startswith(expected)
+
+
+# item 2: what a detach takes for the volume
+
+
+def test_identity_mismatch():
+    assert identity_mismatch(A, X, GIB) is None and identity_mismatch(A, None, None) is None
+    assert identity_mismatch(A, Y, None) == 'it shows WWID %s, not %s' % (X, Y)
+    assert identity_mismatch(dict(A, wwid=None), Y, None) == 'it shows WWID (unreadable), not %s' % Y
+    assert identity_mismatch(A, X, 2 * GIB) == 'it is %d bytes, not %d' % (GIB, 2 * GIB)
+
+
+def test_learned_wwid():
+    b = dict(A, dev='sdb', portal='198.51.100.1:3260')
+    assert learned_wwid([A, b]) == (X, None)
+    assert learned_wwid([A, dict(b, wwid=Y)]) == (None, (
+        "the devices at the volume's LUNs show different WWIDs: /dev/sda (192.0.2.1:3260 iqn.2010-10.org.openstack:t "
+        'LUN 3): %s; /dev/sdb (198.51.100.1:3260 iqn.2010-10.org.openstack:t LUN 3): %s' % (X, Y)))
+    assert learned_wwid([dict(A, wwid=None)])[1] == 'cannot read the WWID of /dev/sda (192.0.2.1:3260 ' \
+        'iqn.2010-10.org.openstack:t LUN 3)'

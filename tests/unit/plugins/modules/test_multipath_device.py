@@ -537,3 +537,98 @@ def test_device_the_kernel_will_not_rescan_is_judged_on_its_cached_identity(
     assert not failed and not result['changed'] and result['dm'] == 'dm-0'
     assert warnings == ['could not rescan /dev/sdb (%s %s LUN 1) (state transport-offline): it is judged on the '
                         'identity the kernel has cached' % (B, IQN)]
+
+
+# Item 2: a detach removes only the volume (the recorded WWID, or one learned from its own devices and map).
+def _y_attached(sysfs, wwid=SYSFS_WWID_Y, size=SIZE_Y):
+    """Volume Y at LUN 1 (sdc, sdd in dm-1); X's devices and map are gone."""
+    sysfs.add_device(0, 5, 1, 'sdc', wwid, size)
+    sysfs.add_device(1, 6, 1, 'sdd', wwid, size)
+    sysfs.add_map('dm-1', '3' + wwid[4:], '3' + wwid[4:], ['sdc', 'sdd'], devt='254:1')
+
+
+def test_detach_leaves_other_volume_at_lun(harness, two_sessions, warnings):
+    _y_attached(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'wwid': WWID, 'state': 'absent'}, [
+        SESSIONS, _listing(WWID_Y, 'dm-1', ['sdc', 'sdd'])])
+    assert not failed, result
+    assert not result['changed'] and result['removed_devices'] == [] and 'dm' not in result
+    assert result['foreign_devices'] == [
+        {'dev': 'sdc', 'portal': A, 'iqn': IQN, 'lun': 1, 'wwid': WWID_Y, 'size_bytes': SIZE_Y,
+         'reason': 'it shows WWID %s, not %s' % (WWID_Y, WWID)},
+        {'dev': 'sdd', 'portal': B, 'iqn': IQN, 'lun': 1, 'wwid': WWID_Y, 'size_bytes': SIZE_Y,
+         'reason': 'it shows WWID %s, not %s' % (WWID_Y, WWID)}]
+    assert warnings and warnings[0].startswith('left alone, not this volume: /dev/sdc (%s %s LUN 1)' % (A, IQN))
+    assert two_sessions.exists('sys/block/dm-1') and two_sessions.read('sys/block/sdc/device/delete') == ''
+
+
+def test_detach_leaves_other_volume_of_the_same_wwid_and_another_size(harness, two_sessions):
+    _y_attached(two_sessions, wwid=SYSFS_WWID)
+    result, failed = harness.run(multipath_device.main, {
+        'targets': TARGETS, 'wwid': WWID, 'size_bytes': SIZE, 'state': 'absent'}, [
+        SESSIONS, _listing(WWID, 'dm-1', ['sdc', 'sdd'])])
+    assert not failed and not result['changed'] and result['removed_devices'] == [], result
+    assert [(f['dev'], f['reason']) for f in result['foreign_devices']] == [
+        ('sdc', 'it is %d bytes, not %d' % (SIZE_Y, SIZE)), ('sdd', 'it is %d bytes, not %d' % (SIZE_Y, SIZE))]
+    assert two_sessions.exists('sys/block/dm-1')
+
+
+def test_detach_leaves_a_foreign_path_of_its_own_map(harness, two_sessions):
+    """X's map still holds sdb, which a rescan showed to be Y now: the map goes, sdb stays."""
+    _attached(two_sessions)
+    two_sessions.write('sys/block/sdb/device/wwid', SYSFS_WWID_Y + '\n')
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'wwid': WWID, 'state': 'absent'}, [
+        SESSIONS, MAPS, call(FLUSH['argv'], effect=lambda: two_sessions.remove_map('dm-0')), BUFS[0],
+        STATUS, MAPS_AFTER])
+    assert not failed, result
+    assert result['removed_devices'] == ['sda'] and [f['dev'] for f in result['foreign_devices']] == ['sdb']
+    assert not two_sessions.exists('sys/block/sda') and two_sessions.read('sys/block/sdb/device/delete') == ''
+
+
+def test_detach_without_record_learns_wwid_from_own_map(harness, two_sessions):
+    _attached(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent'}, [
+        SESSIONS, call(FLUSH['argv'], effect=lambda: two_sessions.remove_map('dm-0')), BUFS[0], BUFS[1],
+        STATUS, MAPS_AFTER])
+    assert not failed and result['wwid'] == WWID and result['removed_devices'] == ['sda', 'sdb']
+    assert result['foreign_devices'] == []
+
+
+def test_detach_without_record_refuses_foreign_map(harness, two_sessions):
+    _devices(two_sessions)
+    two_sessions.add_device(0, 5, 2, 'sdc', SYSFS_WWID, SIZE)
+    two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb', 'sdc'])
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent'}, [SESSIONS])
+    assert failed and result['msg'] == (
+        "multipath map dm-0 (%s) also holds /dev/sdc (not at one of its (portal, IQN, LUN), WWID %s), which is not "
+        "this volume's. Without the WWID of the volume (wwid, from the attach record) it cannot tell which device is "
+        "the volume: refusing to remove anything" % (WWID, WWID))
+    assert two_sessions.exists('sys/block/dm-0')
+    assert all(two_sessions.read('sys/block/%s/device/delete' % dev) == '' for dev in ('sda', 'sdb', 'sdc'))
+
+
+def test_detach_without_record_refuses_disagreeing_devices(harness, two_sessions):
+    _devices(two_sessions, wwid_b=SYSFS_WWID_Y)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent'}, [SESSIONS])
+    assert failed and result['msg'].startswith(
+        "the devices at the volume's LUNs show different WWIDs: /dev/sda (%s %s LUN 1): %s; /dev/sdb (%s %s LUN 1): "
+        "%s. Without the WWID of the volume" % (A, IQN, WWID, B, IQN, WWID_Y))
+    assert two_sessions.read('sys/block/sda/device/delete') == ''
+
+
+def test_detach_without_record_leaves_devices_of_another_size(harness, two_sessions):
+    """Without a record, Cinder's size still tells another volume at the LUN from this one."""
+    _y_attached(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'size_bytes': SIZE, 'state': 'absent'},
+                                 [SESSIONS])
+    assert not failed and not result['changed'] and [f['dev'] for f in result['foreign_devices']] == ['sdc', 'sdd']
+
+
+def test_detach_without_record_refuses_a_map_holding_a_device_of_another_size(harness, two_sessions):
+    _attached(two_sessions)
+    two_sessions.write('sys/block/sdb/size', '%d\n' % (SIZE_Y // 512))  # Y now, after a rescan
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'size_bytes': SIZE, 'state': 'absent'},
+                                 [SESSIONS])
+    assert failed and result['msg'].startswith(
+        'multipath map dm-0 (%s) also holds /dev/sdb (%s %s LUN 1) (it is %d bytes, not %d), which is not this '
+        "volume's. Without the WWID" % (WWID, B, IQN, SIZE_Y, SIZE))
