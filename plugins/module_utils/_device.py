@@ -561,8 +561,8 @@ class DeviceManager:
         return {'wwid': wwid, 'devs': sorted(devs), 'dm': dm, 'foreign': foreign}
 
     def _check_not_in_use(self, dm, devs, force):
-        """Refuse (unless force) a map that is mounted, used as swap, held or open."""
-        if not dm:
+        """Refuse (unless force) a map or a path device that is mounted, used as swap, held or open."""
+        if not dm and not devs:
             return
         openers = self.scsi.openers()
         if dm:
@@ -570,6 +570,13 @@ class DeviceManager:
             if reason and not force:
                 raise CommandError('multipath map %s (%s) is %s: refusing to remove it (unmount it or use force)' % (
                     self.scsi.dm_name(dm), dm, reason))
+        for dev in sorted(devs):
+            reason = self.scsi.in_use(dev, ignore=[dm] if dm else [], openers=openers)
+            if reason and not force:
+                raise CommandError('%s is %s: refusing to delete it (unmount it or use force)' % (
+                    describe(devs[dev]), reason))
+            if reason:
+                self.module.warn('%s is %s; force: deleting it anyway' % (describe(devs[dev]), reason))
 
     def _flush_map(self, name, params):
         """Flush the map; True when it is gone. Raises unless force when it stays."""

@@ -27,9 +27,10 @@ description:
     devices it scanned in, the sessions it opened (unless a device of another LUN appeared on them) and the
     node records it made - then fails. Node settings it changed on existing records stay changed, and the
     WWID it added to multipath's wwids file stays (as with os-brick).
-  - O(state=absent) flushes and removes the map (refused while it is mounted, used as swap, held or open unless
-    O(force=true)), flushes and deletes the volume's SCSI devices, then, for every (portal, IQN) at once, logs
-    out and deletes the node record unless another LUN still has a device on that session.
+  - O(state=absent) flushes and removes the map (refused while it or one of its path devices is mounted, used as
+    swap, held or open, unless O(force=true)), flushes and deletes the volume's SCSI devices, then, for every
+    (portal, IQN) at once, logs out and deletes the node record unless another LUN still has a device on that
+    session.
     Devices at the volume's LUNs that are not the volume (another WWID than O(wwid), another size than
     O(size_bytes)) are left alone (RV(foreign_devices)) and keep their session.
   - O(volumes) does the same for several volumes in one call, all at once - each (portal, IQN) session once,
@@ -141,8 +142,9 @@ options:
     default: default
   force:
     description:
-      - With O(state=absent), remove the map even when it is in use or cannot be flushed. Data not yet written is
-        lost. Sessions other LUNs use, and devices that are not the volume, are kept all the same.
+      - With O(state=absent), remove the map and delete its path devices even when they are in use, and the map
+        even when it cannot be flushed. Data not yet written is lost. Sessions other LUNs use, and devices that are
+        not the volume, are kept all the same.
     type: bool
     default: false
 requirements:

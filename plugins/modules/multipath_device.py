@@ -29,10 +29,12 @@ description:
     (portal, IQN, LUN) sessions and it is of the paths' WWID and size.
   - Paths whose session is missing or whose device does not appear in time are reported in
     RV(missing_paths) with a warning; the module fails only when fewer than O(min_paths) paths came up.
-  - O(state=absent) flushes the map (retried; refused while it is mounted, used as swap, held by another device
-    or open by a process unless O(force=true)), flushes and deletes every SCSI device of the volume, waits for
+  - O(state=absent) flushes the map (retried), flushes and deletes every SCSI device of the volume, waits for
     them to vanish and for multipathd to drop the paths. It does not log out (see
     M(cinder_local.iscsi_multipath.iscsi_session)).
+  - It refuses, before it changes anything and unless O(force=true), when the map or one of its path devices (or
+    a partition of one) is mounted, used as swap, held by another device or open by a process (multipathd and
+    udev workers aside).
   - Only devices of the volume are removed. Devices at the volume's LUNs that show another WWID than O(wwid) (or
     another size than O(size_bytes)) are left alone and returned in RV(foreign_devices), with a warning (the
     target gave the LUN to another volume). Without O(wwid) the WWID is learned from the devices at the LUNs and
@@ -64,9 +66,9 @@ options:
     default: present
   force:
     description:
-      - With O(state=absent), remove the map even when it is in use or cannot be flushed
-        (C(multipathd del map)). Data not yet written is lost. Devices that are not the volume are left alone all
-        the same.
+      - With O(state=absent), remove the map and delete its path devices even when they are in use, and the map
+        even when it cannot be flushed (C(multipathd del map)). Data not yet written is lost. Devices that are not
+        the volume are left alone all the same.
     type: bool
     default: false
 requirements:

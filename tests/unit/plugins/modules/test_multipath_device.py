@@ -632,3 +632,74 @@ def test_detach_without_record_refuses_a_map_holding_a_device_of_another_size(ha
     assert failed and result['msg'].startswith(
         'multipath map dm-0 (%s) also holds /dev/sdb (%s %s LUN 1) (it is %d bytes, not %d), which is not this '
         "volume's. Without the WWID" % (WWID, B, IQN, SIZE_Y, SIZE))
+
+
+# Item 3: the mounted / held / swap / open check covers each path device too.
+def _mounted(sysfs, devt):
+    sysfs.write('proc/self/mountinfo', '40 22 %s / /mnt rw - ext4 /dev/x rw\n' % devt)
+
+
+def _opened(sysfs, dev, comm='dd', pid=4242):
+    sysfs.write('proc/%d/comm' % pid, comm + '\n')
+    os.makedirs(sysfs.path('proc/%d/fd' % pid), exist_ok=True)
+    os.symlink('/dev/' + dev, sysfs.path('proc/%d/fd/%d' % (pid, len(os.listdir(sysfs.path('proc/%d/fd' % pid))) + 3)))
+
+
+def _partition(sysfs, dev, number, devt):
+    sysfs.write('sys/block/%s/%s%d/partition' % (dev, dev, number), '%d\n' % number)
+    sysfs.write('sys/block/%s/%s%d/dev' % (dev, dev, number), devt + '\n')
+    os.makedirs(sysfs.path('sys/block/%s/%s%d/holders' % (dev, dev, number)))
+
+
+def test_mounted_path_device_refused_without_force(harness, two_sessions):
+    _devices(two_sessions)  # bare devices, no map
+    _mounted(two_sessions, '8:16')  # /dev/sdb
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent'}, [SESSIONS])
+    assert failed and result['msg'] == (
+        '/dev/sdb (%s %s LUN 1) is mounted: refusing to delete it (unmount it or use force)' % (B, IQN))
+    assert two_sessions.read('sys/block/sda/device/delete') == ''  # refused before anything
+
+
+@pytest.mark.parametrize('use, reason', [
+    (lambda s: (_partition(s, 'sdb', 1, '8:17'), _mounted(s, '8:17')), 'mounted (sdb1)'),
+    (lambda s: s.write('proc/swaps', 'Filename\tType\tSize\tUsed\tPriority\n/dev/sdb partition 1 0 -2\n'),
+     'used as swap'),
+    (lambda s: _opened(s, 'sdb'), 'open by dd[4242]'),
+    (lambda s: (_partition(s, 'sdb', 1, '8:17'), _opened(s, 'sdb1', comm='postgres', pid=77)), 'open by postgres[77]'),
+    (lambda s: (s.write('sys/block/dm-5/dm/name', 'vg-data\n'), os.makedirs(s.path('sys/block/sdb/holders/dm-5'))),
+     'held by dm-5 (vg-data)'),
+], ids=['mounted_partition', 'swap', 'open', 'open_partition', 'held_by_lvm'])
+def test_path_device_in_use_refused_without_force(harness, two_sessions, use, reason):
+    _attached(two_sessions)
+    use(two_sessions)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent'}, [SESSIONS])
+    assert failed and result['msg'] == '/dev/sdb (%s %s LUN 1) is %s: refusing to delete it (unmount it or use ' \
+        'force)' % (B, IQN, reason)
+    assert two_sessions.exists('sys/block/dm-0')  # the map was not flushed either
+
+
+def test_mounted_path_device_deleted_with_force(harness, two_sessions, warnings):
+    _devices(two_sessions)
+    _mounted(two_sessions, '8:16')
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent', 'force': True}, [
+        SESSIONS, BUFS[0], BUFS[1], STATUS, MAPS_AFTER])
+    assert not failed and result['removed_devices'] == ['sda', 'sdb']
+    assert warnings == ['/dev/sdb (%s %s LUN 1) is mounted; force: deleting it anyway' % (B, IQN)]
+
+
+def test_paths_multipathd_and_udev_keep_open_are_removed(harness, two_sessions):
+    _attached(two_sessions)
+    _opened(two_sessions, 'sda', comm='multipathd', pid=600)
+    _opened(two_sessions, 'sdb', comm='(udev-worker)', pid=601)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent'}, [
+        SESSIONS, call(FLUSH['argv'], effect=lambda: two_sessions.remove_map('dm-0')), BUFS[0], BUFS[1],
+        STATUS, MAPS_AFTER])
+    assert not failed and result['removed_devices'] == ['sda', 'sdb']
+
+
+def test_open_map_refused_without_force(harness, two_sessions):
+    _attached(two_sessions)
+    _opened(two_sessions, 'dm-0', comm='qemu-system-x86', pid=900)
+    result, failed = harness.run(multipath_device.main, {'targets': TARGETS, 'state': 'absent'}, [SESSIONS])
+    assert failed and result['msg'] == 'multipath map %s (dm-0) is open by qemu-system-x86[900]: refusing to ' \
+        'remove it (unmount it or use force)' % WWID
