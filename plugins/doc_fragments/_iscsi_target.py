@@ -114,9 +114,22 @@ options:
 options:
   wwid:
     description:
-      - WWID of the volume (as RV(wwid) returned it). With O(state=present) the paths must show this WWID.
-        With O(state=absent) it finds the map and its paths even when sessions are already gone.
+      - WWID of the volume (as RV(wwid) returned it). With O(state=present) the paths must show this WWID; a device
+        that was at a LUN before the call and does not is replaced (see the module's description).
+      - With O(state=absent) it finds the map and its paths even when sessions are already gone, and only devices
+        that show this WWID are removed; any other device at the volume's LUNs is left alone (RV(foreign_devices)).
+        Without it the WWID is learned from the devices at the volume's LUNs, which must all show the same one, and
+        from their map, which must hold no other device; otherwise the module fails and changes nothing.
     type: str
+  size_bytes:
+    description:
+      - Size of the volume in bytes as Cinder reports it (its C(size) in GiB x 1073741824).
+      - With O(state=present) every path and the map must have this size; otherwise the module fails before it
+        builds or uses a map, naming each device and both sizes. A device that was at a LUN before the call and
+        has another size is replaced (see the module's description).
+      - With O(state=absent) devices and maps of another size are another volume's and are left alone
+        (RV(foreign_devices)); leave it out when the volume was extended and the host never saw the new size.
+    type: int
   min_paths:
     description: Fail when fewer paths than this came up (fewer than all only warns).
     type: int

@@ -20,6 +20,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run 
     pause,
     wait_for,
 )
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import udev_disagrees
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
     MAX_SCSI_LUN,
     check_target_name,
@@ -43,6 +44,7 @@ def device_argument_spec():
             lun=dict(type='raw', required=True),
         )),
         wwid=dict(type='str'),
+        size_bytes=dict(type='int'),
         min_paths=dict(type='int', default=1),
         device_timeout=dict(type='int', default=20),
         map_timeout=dict(type='int', default=30),
@@ -53,10 +55,17 @@ def device_argument_spec():
 
 
 def count_problem(params):
-    """Why one of the count or timeout options is invalid, or None."""
+    """Why one of the count or timeout options (or size_bytes) is invalid, or None."""
     for name in COUNT_OPTIONS:
         if params[name] < 1:
             return '%s must be 1 or more, got %d' % (name, params[name])
+    return size_problem(params.get('size_bytes'))
+
+
+def size_problem(size_bytes, field='size_bytes'):
+    """Why a volume size given in bytes is invalid, or None (not given)."""
+    if size_bytes is not None and size_bytes < 1:
+        return '%s must be 1 or more, got %d' % (field, size_bytes)
     return None
 
 
@@ -81,6 +90,98 @@ def consistency_problem(paths):
     return None
 
 
+def describe(path):
+    """'/dev/sda (192.0.2.1:3260 IQN LUN 1)', or '/dev/sda' for a device not found at one of the targets."""
+    if path.get('portal'):
+        return '/dev/%s (%s %s LUN %d)' % (path['dev'], path['portal'], path['iqn'], path['lun'])
+    return '/dev/' + path['dev']
+
+
+def common_wwid(paths):
+    """The WWID every path shows; None when there is no path, one is unreadable or they disagree."""
+    wwids = set(path.get('wwid') for path in paths)
+    return wwids.pop() if len(wwids) == 1 and None not in wwids else None
+
+
+def identity_mismatch(path, wwid, size_bytes):
+    """Why the device of a path (wwid and size_bytes read) is not the volume of that WWID and size (either None:
+    not compared), or None."""
+    if wwid and path.get('wwid') != wwid:
+        return 'it shows WWID %s, not %s' % (path.get('wwid') or '(unreadable)', wwid)
+    if size_bytes is not None and path.get('size_bytes') != size_bytes:
+        return 'it is %s bytes, not %d' % (path.get('size_bytes'), size_bytes)
+    return None
+
+
+def stale_reason(path, before, udev, reference, size_bytes):
+    """Why a device that existed at the LUN before this attach is not the volume (after its rescan), or None.
+
+    before: its WWID before the rescan; udev: the WWID udev recorded for it (multipathd maps it by that one);
+    reference: the WWID the volume must show (the wwid option, else the one the devices this call scanned in show,
+    else None); size_bytes: the size Cinder reports (None: not compared).
+    """
+    if path.get('wwid') is None:
+        return 'its WWID cannot be read after a rescan'
+    if before is not None and before != path['wwid']:
+        return 'its WWID changed from %s to %s on rescan' % (before, path['wwid'])
+    if udev_disagrees(udev, path['wwid']):
+        return 'udev still records WWID %s for it, not %s' % (udev, path['wwid'])
+    if reference and path['wwid'] != reference:
+        return 'it shows WWID %s, not the volume\'s %s' % (path['wwid'], reference)
+    if size_bytes is not None and path.get('size_bytes') != size_bytes:
+        return 'it is %s bytes, Cinder reports %d for the volume' % (path.get('size_bytes'), size_bytes)
+    return None
+
+
+def size_mismatch(paths, size_bytes):
+    """Why the paths are not of the size Cinder reports for the volume (each device and both sizes), or None."""
+    wrong = [path for path in paths if size_bytes is not None and path.get('size_bytes') != size_bytes]
+    if not wrong:
+        return None
+    return ('%s, but Cinder reports %d bytes for the volume. Refusing to build or use a map: the LUN holds another '
+            'volume (or the volume was extended and the devices not rescanned)' % (
+                '; '.join('%s is %s bytes' % (describe(path), path.get('size_bytes')) for path in wrong), size_bytes))
+
+
+def map_problem(facts, paths, wwid):
+    """Why an existing multipath map cannot be the volume's, or None. facts: {dm, name, uuid, size_bytes, slaves};
+    every slave must be a device of one of the volume's own (portal, IQN, LUN), and the map of the paths' WWID
+    and size."""
+    label = '%s (%s)' % (facts['dm'], facts['name'] or 'no name')
+    devs = [path['dev'] for path in paths]
+    foreign = [slave for slave in facts['slaves'] if slave not in devs]
+    if foreign:
+        return ('multipath map %s holds %s, which is not a device at one of this volume\'s (portal, IQN, LUN): '
+                'refusing to use it (a map left from another volume would expose its data)' % (
+                    label, ', '.join('/dev/' + dev for dev in foreign)))
+    if facts['uuid'] != 'mpath-' + wwid:
+        return 'multipath map %s is the map of %s, not of WWID %s: refusing to use it' % (label, facts['uuid'], wwid)
+    size = paths[0].get('size_bytes') if paths else None
+    if facts['size_bytes'] != size:
+        return ('multipath map %s is %s bytes but the paths are %s bytes: it is left from another volume at this LUN, '
+                'or the volume was extended without resizing the map (multipathd resize map %s). Refusing to use it' % (
+                    label, facts['size_bytes'], size, facts['name'] or wwid))
+    return None
+
+
+def learned_wwid(paths):
+    """(WWID, None) when every device at the volume's LUNs shows the same readable WWID, else (None, why not)."""
+    unreadable = [path for path in paths if path.get('wwid') is None]
+    if unreadable:
+        return None, 'cannot read the WWID of %s' % ', '.join(describe(path) for path in unreadable)
+    if len(set(path['wwid'] for path in paths)) > 1:
+        return None, 'the devices at the volume\'s LUNs show different WWIDs: %s' % '; '.join(
+            '%s: %s' % (describe(path), path['wwid']) for path in paths)
+    return paths[0]['wwid'], None
+
+
+def foreign_entry(path, reason):
+    """A foreign_devices entry: a device left alone, where it is (portal, iqn, lun: None when not at a target)."""
+    entry = dict((key, path.get(key)) for key in ('dev', 'portal', 'iqn', 'lun', 'wwid', 'size_bytes'))
+    entry['reason'] = reason
+    return entry
+
+
 def map_of(scsi, devs):
     """The multipath dm holding the devices: {dev: dm or None}."""
     held = {}
@@ -90,6 +191,10 @@ def map_of(scsi, devs):
             if (scsi.dm_uuid(holder) or '').startswith('mpath-'):
                 held[dev] = holder
     return held
+
+
+NO_RECORD = ('. Without the WWID of the volume (wwid, from the attach record) it cannot tell which device is the volume: '
+             'refusing to remove anything')
 
 
 class DeviceManager:
@@ -104,6 +209,7 @@ class DeviceManager:
         self.changed = False
         self.new_map = None
         self.scanned = []
+        self.replaced = []
         self.stopwatch = Stopwatch()
 
     def paths(self, targets):
@@ -119,6 +225,10 @@ class DeviceManager:
             paths.append(dict(target, sid=session['sid'], dev=dev))
         return paths, missing
 
+    def _read_identity(self, path):
+        path['wwid'] = self.scsi.wwid(path['dev'])
+        path['size_bytes'] = self.scsi.size_bytes(path['dev'])
+
     def _scan(self, paths):
         for path in paths:
             hctl = self.scsi.session_hctl(path['sid'])
@@ -133,30 +243,106 @@ class DeviceManager:
             return all(path['dev'] for path in paths)
         return wait_for(all_found, timeout, self.poll)
 
+    def _scan_and_wait(self, paths, timeout):
+        """Scan the LUN of each path and wait for its device (rescanned half-way); the identity of those found read."""
+        self._scan(paths)
+        if not self._wait_devices(paths, timeout / 2.0):
+            self._scan([path for path in paths if not path['dev']])
+            self._wait_devices(paths, timeout / 2.0)
+        for path in paths:
+            if path['dev']:
+                self._read_identity(path)
+
     def present(self, targets, params):
         paths, missing = self.paths(targets)
-        unscanned = self.scanned = [path for path in paths if not path['dev']]
-        if unscanned:
-            self.changed = True
-            if self.module.check_mode:
-                return self._predicted(paths, missing)
-            self._scan(unscanned)
-            half = params['device_timeout'] / 2.0
-            if not self._wait_devices(unscanned, half):
-                self._scan([path for path in unscanned if not path['dev']])
-                self._wait_devices(unscanned, half)
-        for path in [path for path in paths if not path['dev']]:
-            paths.remove(path)
-            missing.append({'portal': path['portal'], 'iqn': path['iqn'], 'lun': path['lun'],
-                            'reason': 'no SCSI device for the LUN after %s s' % params['device_timeout']})
-        self.stopwatch.mark('devices')
+        self.scanned = [path for path in paths if not path['dev']]
         try:
+            existing, before = self._reidentify([path for path in paths if path['dev']])
+            if self.scanned:
+                self.changed = True
+                if self.module.check_mode:
+                    return self._predicted(paths, missing, self._stale(existing, [], params, before))
+                self._scan_and_wait(self.scanned, params['device_timeout'])
+            stale = self._stale(existing, [path for path in self.scanned if path['dev']], params, before)
+            if stale:
+                self.changed = True
+                if self.module.check_mode:
+                    return self._predicted(paths, missing, stale)
+                self._replace(stale, params)
+            for path in [path for path in paths if not path['dev']]:
+                paths.remove(path)
+                missing.append({'portal': path['portal'], 'iqn': path['iqn'], 'lun': path['lun'],
+                                'reason': 'no SCSI device for the LUN after %s s' % params['device_timeout']})
+            self.stopwatch.mark('devices')
             result = self._assemble(paths, missing, params)
         except CommandError:
             self.rollback()
             raise
         self.stopwatch.mark('map')
+        result['replaced_devices'] = self.replaced
         return result
+
+    def _reidentify(self, paths):
+        """The devices that existed at the LUNs before this call, their identity read again after a rescan of each
+        (not in check mode): a LUN the target now gives another volume shows that volume's WWID and size only then.
+        Returns (the devices still there, {dev: (WWID before the rescan, WWID udev recorded)}); one gone meanwhile
+        is scanned in like a missing one, one the kernel would not rescan is judged on its cached identity."""
+        before, existing = {}, []
+        for path in paths:
+            dev = path['dev']
+            before[dev] = (self.scsi.wwid(dev), self.scsi.udev_wwid(dev))
+            if not self.module.check_mode and not self.scsi.rescan_device(dev):
+                if not self.scsi.device_exists(dev):
+                    path['dev'] = None
+                    self.scanned.append(path)
+                    continue
+                # a kernel refuses to rescan a device that is not running (a path down): the cached identity it is
+                self.module.warn('could not rescan %s (state %s): it is judged on the identity the kernel has cached' % (
+                    describe(path), self.scsi.state(dev)))
+            self._read_identity(path)
+            existing.append(path)
+        return existing, before
+
+    def _stale(self, existing, fresh, params, before):
+        """[(path, reason)] of the devices that existed before this call and are not (or no longer) the volume.
+        Raises, naming each device and what holds it, when one of them is in use: nothing is removed then."""
+        reference = params['wwid'] or common_wwid(fresh)
+        stale = []
+        for path in existing:
+            reason = stale_reason(path, before[path['dev']][0], before[path['dev']][1], reference, params['size_bytes'])
+            if reason:
+                stale.append((path, reason))
+        if not stale:
+            return stale
+        openers = self.scsi.openers()
+        held = [(path, reason, self.scsi.in_use(path['dev'], openers=openers)) for path, reason in stale]
+        held = [entry for entry in held if entry[2]]
+        if held:
+            raise CommandError('%s. Refusing to replace %s while in use: detach the volume it belongs to first; nothing '
+                               'was removed' % ('; '.join(
+                                   '%s existed before this attach and is not this volume (%s) but is %s' % (
+                                       describe(path), reason, use) for path, reason, use in held),
+                                   'it' if len(held) == 1 else 'them'))
+        return stale
+
+    def _replace(self, stale, params):
+        """Flush and delete the stale devices (nothing uses them), then scan their LUNs for the current ones."""
+        paths = [path for path, dummy in stale]
+        for path, reason in stale:
+            self.replaced.append(foreign_entry(path, reason))
+            self.module.warn('%s was left from another volume (%s): deleted, its LUN scanned again' % (
+                describe(path), reason))
+            self._flush_buffers(path['dev'])
+            self.scsi.delete_device(path['dev'])
+        gone = [path['dev'] for path in paths]
+        if not wait_for(lambda: not any(self.scsi.device_exists(dev) for dev in gone), params['remove_timeout'],
+                        self.poll):
+            raise CommandError('stale SCSI devices still present %s s after deletion: %s' % (
+                params['remove_timeout'], ', '.join(dev for dev in gone if self.scsi.device_exists(dev))))
+        for path in paths:
+            path.update(dev=None, wwid=None, size_bytes=None)
+            self.scanned.append(path)
+        self._scan_and_wait(paths, params['device_timeout'])
 
     def rollback(self):
         """Remove a map present() created and the devices it scanned in, so a failed attach leaves nothing."""
@@ -170,20 +356,19 @@ class DeviceManager:
             if self.scsi.device_exists(dev) and not self.scsi.holders(dev):
                 self.scsi.delete_device(dev)
 
-    def _predicted(self, paths, missing):
-        return {'changed': True, 'paths': paths, 'missing_paths': missing}
+    def _predicted(self, paths, missing, stale):
+        return {'changed': True, 'paths': paths, 'missing_paths': missing,
+                'replaced_devices': [foreign_entry(path, reason) for path, reason in stale]}
 
     def _assemble(self, paths, missing, params):
         if len(paths) < params['min_paths']:
             raise CommandError('only %d of %d paths came up (min_paths=%d): %s' % (
                 len(paths), len(paths) + len(missing), params['min_paths'],
                 '; '.join('%s %s: %s' % (m['portal'], m['iqn'], m['reason']) for m in missing) or 'no targets'))
-        for path in paths:
-            path['wwid'] = self.scsi.wwid(path['dev'])
-            path['size_bytes'] = self.scsi.size_bytes(path['dev'])
         problem = consistency_problem(paths)
         if not problem and params['wwid'] and paths[0]['wwid'] != params['wwid']:
             problem = 'the paths show WWID %s, not the expected %s' % (paths[0]['wwid'], params['wwid'])
+        problem = problem or size_mismatch(paths, params['size_bytes'])
         if problem:
             raise CommandError(problem)
         if missing:
@@ -204,14 +389,29 @@ class DeviceManager:
         result.update(dm=dm, name=name, device='/dev/mapper/' + name, by_id='/dev/disk/by-id/dm-uuid-mpath-' + wwid)
         return result
 
+    def _map_facts(self, dm):
+        return {'dm': dm, 'name': self.scsi.dm_name(dm), 'uuid': self.scsi.dm_uuid(dm),
+                'size_bytes': self.scsi.size_bytes(dm), 'slaves': self.scsi.slaves(dm)}
+
     def _build_map(self, paths, wwid, timeout):
-        """Make multipathd put every path in one map; return its dm (None in check mode when there is none)."""
+        """Make multipathd put every path in one map; return its dm (None in check mode when there is none).
+
+        A map that exists already (holding a path, or of the WWID) is used only when every one of its paths is a
+        device at one of the volume's own (portal, IQN, LUN) and it is of the paths' WWID and size."""
         devs = [path['dev'] for path in paths]
         held = map_of(self.scsi, devs)
         dms = set(dm for dm in held.values() if dm)
         if len(dms) > 1:
             raise CommandError('the paths belong to different multipath maps: %s' % ', '.join(
                 '%s in %s' % (dev, dm) for dev, dm in sorted(held.items())))
+        dms.update(self.scsi.maps_of_wwid(wwid))
+        if len(dms) > 1:
+            raise CommandError('the paths and WWID %s belong to different multipath maps: %s' % (
+                wwid, ', '.join(sorted(dms))))
+        for dm in dms:
+            problem = map_problem(self._map_facts(dm), paths, wwid)
+            if problem:
+                raise CommandError(problem)
         if all(held.values()):
             return dms.pop()
         self.changed = True
@@ -234,6 +434,9 @@ class DeviceManager:
             dm = wait_for(one_map, timeout / float(ADD_PATH_ATTEMPTS), self.poll)
             if dm:
                 self.new_map = dm if not dms else None
+                if self.scsi.dm_uuid(dm) != 'mpath-' + wwid:
+                    raise CommandError('multipathd put %s in %s, the map of %s, not of WWID %s (udev still holds an '
+                                       'old identity of a path?)' % (', '.join(devs), dm, self.scsi.dm_uuid(dm), wwid))
                 return dm
         raise CommandError('multipathd did not put %s in one map for WWID %s within %s s%s' % (
             ', '.join(devs), wwid, timeout,
@@ -259,15 +462,22 @@ class DeviceManager:
             path.update(dm_st=state.get('dm_st'), chk_st=state.get('chk_st'))
 
     def absent(self, targets, params):
-        devs, dm = self._volume_devices(targets, params['wwid'])
-        result = {'changed': bool(devs or dm), 'removed_devices': devs, 'paths': [{'dev': dev} for dev in devs]}
+        plan = self._absent_plan(targets, params)
+        devs, dm = plan['devs'], plan['dm']
+        result = {'changed': bool(devs or dm), 'removed_devices': devs, 'paths': [{'dev': dev} for dev in devs],
+                  'foreign_devices': plan['foreign']}
+        if plan['wwid']:
+            result['wwid'] = plan['wwid']
         if dm:
             result.update(dm=dm, name=self.scsi.dm_name(dm))
+        if plan['foreign']:
+            self.module.warn('left alone, not this volume: %s' % '; '.join(
+                '%s: %s' % (describe(entry), entry['reason']) for entry in plan['foreign']))
         if self.module.check_mode or not result['changed']:
             return result
         flushed = True
         if dm:
-            flushed = self._flush_map(dm, result['name'], params)
+            flushed = self._flush_map(result['name'], params)
         for dev in devs:
             if self.scsi.device_exists(dev):
                 self._flush_buffers(dev)
@@ -281,29 +491,95 @@ class DeviceManager:
             self.multipath.del_map(result['name'])
         return result
 
-    def _volume_devices(self, targets, wwid):
-        devs = []
+    def _absent_plan(self, targets, params):
+        """What a detach removes - {wwid, devs, dm, foreign} - decided before anything is touched; raises when it
+        cannot tell the volume's devices from others or one of them is in use (unless force).
+
+        The volume is the WWID given (and the size, when given); without a WWID it is learned from the devices at
+        the volume's LUNs, which must agree, and from their map, which must hold nothing else. Devices that are not
+        the volume (a LUN the target gave another volume) are foreign: left alone and reported."""
+        wwid, size = params['wwid'], params['size_bytes']
+        at_luns = []
         if targets:
-            paths, dummy = self.paths(targets)
-            devs = [path['dev'] for path in paths if path['dev']]
-        dms = set(dm for dm in map_of(self.scsi, devs).values() if dm)
-        if wwid:
+            at_luns = [path for path in self.paths(targets)[0] if path['dev']]
+        mine, foreign = [], []
+        for path in at_luns:
+            self._read_identity(path)
+            reason = identity_mismatch(path, wwid, size)
+            if reason:
+                foreign.append(foreign_entry(path, reason))
+            else:
+                mine.append(path)
+        learned = not wwid
+        if learned and mine:
+            wwid, problem = learned_wwid(mine)
+            if problem:
+                raise CommandError(problem + NO_RECORD)
+        devs = dict((path['dev'], path) for path in mine)
+        dms = dict((dm, []) for dm in map_of(self.scsi, list(devs)).values() if dm)
+        if params['wwid']:
             for entry in self.multipath.maps():
                 if entry['wwid'] == wwid:
-                    dms.add(entry['dm'])
-                    devs += [path['dev'] for path in entry['paths'] if path['dev'] not in devs]
-        if len(dms) > 1:
-            raise CommandError('the devices belong to different multipath maps: %s' % ', '.join(sorted(dms)))
-        for dm in dms:
-            devs += [dev for dev in self.scsi.slaves(dm) if dev not in devs]
-        return sorted(devs), (dms.pop() if dms else None)
+                    dms.setdefault(entry['dm'], []).extend(path['dev'] for path in entry['paths'])
+        own_dms = []
+        for dm in sorted(dms):
+            facts = self._map_facts(dm)
+            held = [dev for dev in devs if dev in facts['slaves']]
+            problem = None
+            if facts['uuid'] != 'mpath-' + wwid:
+                problem = 'is the map of %s, not of WWID %s' % (facts['uuid'], wwid)
+            elif size is not None and facts['size_bytes'] != size:
+                problem = 'is %s bytes, not %d' % (facts['size_bytes'], size)
+            if problem and held:
+                raise CommandError('multipath map %s (%s) holds %s but %s: refusing to remove anything' % (
+                    dm, facts['name'], ', '.join(describe(devs[dev]) for dev in held), problem))
+            if problem:  # another volume's map of the same WWID: not ours, nor its paths
+                foreign += [foreign_entry({'dev': dev}, 'a path of multipath map %s (%s), which %s' % (
+                    dm, facts['name'], problem)) for dev in facts['slaves'] if dev not in [f['dev'] for f in foreign]]
+                continue
+            own_dms.append(dm)
+            for dev in sorted(set(facts['slaves'] + dms[dm])):
+                known = [entry for entry in foreign if entry['dev'] == dev]
+                if dev in devs or (known and not learned):
+                    continue
+                path = known[0] if known else {'dev': dev}
+                if not known:
+                    self._read_identity(path)
+                if learned:
+                    raise CommandError('multipath map %s (%s) also holds %s (%s), which is not this volume\'s%s' % (
+                        dm, facts['name'], describe(path), known[0]['reason'] if known else
+                        'not at one of its (portal, IQN, LUN), WWID %s' % path['wwid'], NO_RECORD))
+                reason = identity_mismatch(path, wwid, size)
+                if reason:
+                    foreign.append(foreign_entry(path, reason))
+                else:
+                    devs[dev] = path
+        if len(own_dms) > 1:
+            raise CommandError('the devices belong to different multipath maps: %s' % ', '.join(own_dms))
+        dm = own_dms[0] if own_dms else None
+        self._check_not_in_use(dm, devs, params['force'])
+        return {'wwid': wwid, 'devs': sorted(devs), 'dm': dm, 'foreign': foreign}
 
-    def _flush_map(self, dm, name, params):
+    def _check_not_in_use(self, dm, devs, force):
+        """Refuse (unless force) a map or a path device that is mounted, used as swap, held or open."""
+        if not dm and not devs:
+            return
+        openers = self.scsi.openers()
+        if dm:
+            reason = self.scsi.in_use(dm, openers=openers)
+            if reason and not force:
+                raise CommandError('multipath map %s (%s) is %s: refusing to remove it (unmount it or use force)' % (
+                    self.scsi.dm_name(dm), dm, reason))
+        for dev in sorted(devs):
+            reason = self.scsi.in_use(dev, ignore=[dm] if dm else [], openers=openers)
+            if reason and not force:
+                raise CommandError('%s is %s: refusing to delete it (unmount it or use force)' % (
+                    describe(devs[dev]), reason))
+            if reason:
+                self.module.warn('%s is %s; force: deleting it anyway' % (describe(devs[dev]), reason))
+
+    def _flush_map(self, name, params):
         """Flush the map; True when it is gone. Raises unless force when it stays."""
-        reason = self.scsi.in_use(dm)
-        if reason and not params['force']:
-            raise CommandError('multipath map %s (%s) is %s: refusing to remove it (unmount it or use force)' % (
-                name, dm, reason))
         error = None
         for attempt in range(params['flush_retries']):
             try:

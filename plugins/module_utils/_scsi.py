@@ -18,7 +18,11 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run 
 # udev/multipath WWID prefix per sysfs wwid designator (as scsi_id --export ID_SERIAL builds it)
 WWID_PREFIXES = {'naa.': '3', 'eui.': '2', 't10.': '1'}
 _HCTL_RE = re.compile(r'^(\d+):(\d+):(\d+):(\d+)$')
+_HEX_WWID_RE = re.compile(r'^[23][0-9a-f]+$')
 DEFAULT_ROOT = '/'
+# processes whose open file descriptors on a device are no use of it: multipathd keeps every path it checks open,
+# udev workers open new devices for a moment to probe them
+IGNORED_OPENERS = ('multipathd', 'systemd-udevd', '(udev-worker)', 'udevd')
 
 
 def wwid_from_sysfs(text):
@@ -67,6 +71,22 @@ def parse_swaps(text):
     return [line.split()[0] for line in text.splitlines()[1:] if line.strip()]
 
 
+def parse_udev_serial(text):
+    """A udev database entry (/run/udev/data/bMAJ:MIN) -> its ID_SERIAL (what multipathd takes as the WWID), or None."""
+    for line in text.splitlines():
+        if line.startswith('E:ID_SERIAL='):
+            return line[len('E:ID_SERIAL='):].strip()
+    return None
+
+
+def udev_disagrees(udev_wwid, wwid):
+    """True when udev recorded another NAA/EUI-64 WWID than the device shows now (an identity from before the LUN
+    was reused: multipathd would put the device in the old volume's map). Other forms (T10 vendor ids) are spelled
+    differently by scsi_id and the kernel: not compared."""
+    return bool(udev_wwid and wwid and _HEX_WWID_RE.match(udev_wwid) and _HEX_WWID_RE.match(wwid)
+                and udev_wwid != wwid)
+
+
 class Scsi(CommandRunner):
     """sysfs reads/writes under ``root`` (``/`` on hosts), ``blockdev`` through ``_run_command``."""
 
@@ -94,6 +114,9 @@ class Scsi(CommandRunner):
                 handle.write(text)
         except (IOError, OSError) as exc:
             raise CommandError('writing %r to %s failed: %s' % (text, path, exc.strerror or exc))
+
+    def _devt(self, *parts):
+        return self._read('sys/block', *(parts + ('dev',)))
 
     def session_hctl(self, sid):
         """(host, channel, target) of an iSCSI session; channel/target '-' before any LUN is scanned."""
@@ -136,6 +159,21 @@ class Scsi(CommandRunner):
         except (IOError, OSError):
             return None
 
+    def rescan_device(self, dev):
+        """Make the kernel re-read the device's identity (VPD pages, so ``device/wwid``) and size from the target,
+        as os-brick does (``device/rescan``; the write returns when it is done). False when the device is gone."""
+        try:
+            self._write('1', 'sys/block', dev, 'device/rescan')
+        except CommandError:
+            return False
+        return True
+
+    def udev_wwid(self, dev):
+        """The WWID (ID_SERIAL) udev recorded for the device, or None."""
+        devt = self._devt(dev)
+        text = self._read('run/udev/data', 'b' + devt) if devt else None
+        return parse_udev_serial(text) if text else None
+
     def size_bytes(self, dev):
         sectors = self._read('sys/block', dev, 'size')
         return int(sectors) * 512 if sectors and sectors.isdigit() else None
@@ -161,19 +199,81 @@ class Scsi(CommandRunner):
     def dm_uuid(self, dm):
         return self._read('sys/block', dm, 'dm/uuid')
 
-    def in_use(self, dm):
-        """Why a dm cannot be flushed ('mounted', 'swap', 'held by dm-3'), or None."""
-        devt = self._read('sys/block', dm, 'dev')
-        mountinfo = self._read('proc/self/mountinfo') or ''
-        if devt and devt in parse_mountinfo_devices(mountinfo):
-            return 'mounted'
-        name = self.dm_name(dm)
+    def partitions(self, dev):
+        """The partitions of a block device (sdb1...)."""
+        try:
+            names = os.listdir(self.path('sys/block', dev))
+        except (IOError, OSError):
+            return []
+        return sorted(name for name in names if name.startswith(dev) and os.path.exists(
+            self.path('sys/block', dev, name, 'partition')))
+
+    def maps_of_wwid(self, wwid):
+        """The multipath maps (dm-N) of a WWID, from their dm uuid in sysfs."""
+        found = []
+        for uuid in glob.glob(self.path('sys/block/dm-*/dm/uuid')):
+            dm = uuid.split(os.sep)[-3]
+            if self._read('sys/block', dm, 'dm/uuid') == 'mpath-' + wwid:
+                found.append(dm)
+        return sorted(found)
+
+    def openers(self):
+        """{device node: ['comm[pid]'...]} of the block devices processes hold open (their /proc/PID/fd links), but
+        multipathd and udev workers (IGNORED_OPENERS) and this process."""
+        found = {}
+        for fd_dir in glob.glob(self.path('proc/[0-9]*/fd')):
+            pid = fd_dir.split(os.sep)[-2]
+            comm = self._read('proc', pid, 'comm')
+            if comm in IGNORED_OPENERS or pid == str(os.getpid()):
+                continue
+            try:
+                names = os.listdir(fd_dir)
+            except (IOError, OSError):
+                continue  # the process ended, or is not ours to look at
+            for name in names:
+                try:
+                    target = os.readlink(os.path.join(fd_dir, name))
+                except (IOError, OSError):
+                    continue
+                if target.startswith('/dev/'):
+                    opener = '%s[%s]' % (comm or '?', pid)
+                    if opener not in found.setdefault(target, []):
+                        found[target].append(opener)
+        return found
+
+    def in_use(self, dev, ignore=(), openers=None):
+        """Why a block device (a map or a SCSI path) cannot be removed, or None: 'mounted', 'used as swap',
+        'held by dm-3 (NAME)', 'open by dd[123]' - the device or one of its partitions. ignore: holders that do not
+        count (a path's own map, removed first); openers: an openers() answer to reuse."""
+        names = [dev] + self.partitions(dev)
+        parts = dict((name, (name,) if name == dev else (dev, name)) for name in names)
+        mounted = parse_mountinfo_devices(self._read('proc/self/mountinfo') or '')
+        for name in names:
+            devt = self._devt(*parts[name])
+            if devt and devt in mounted:
+                return 'mounted' if name == dev else 'mounted (%s)' % name
+        nodes = dict((name, ['/dev/' + name]) for name in names)
+        dm_name = self.dm_name(dev)
+        if dm_name:
+            nodes[dev].append('/dev/mapper/' + dm_name)
         swaps = parse_swaps(self._read('proc/swaps') or '')
-        if '/dev/' + dm in swaps or (name and '/dev/mapper/' + name in swaps):
+        if any(node in swaps for name in names for node in nodes[name]):
             return 'used as swap'
-        holders = self.holders(dm)
+        holders = []
+        for name in names:
+            try:
+                holders += sorted(os.listdir(self.path('sys/block', *(parts[name] + ('holders',)))))
+            except (IOError, OSError):
+                pass
+        holders = [holder for holder in holders if holder not in ignore]
         if holders:
-            return 'held by ' + ', '.join(holders)
+            return 'held by ' + ', '.join('%s (%s)' % (holder, self.dm_name(holder)) if self.dm_name(holder) else holder
+                                          for holder in holders)
+        if openers is None:
+            openers = self.openers()
+        users = [user for name in names for node in nodes[name] for user in openers.get(node, [])]
+        if users:
+            return 'open by ' + ', '.join(sorted(set(users)))
         return None
 
     def delete_device(self, dev):

@@ -218,12 +218,14 @@ class SessionManager:
         if created_node:
             self._delete_node(logged_out=session is not None)
 
-    def absent(self, lun, force, lun_removed=False, sessions=None):
+    def absent(self, lun, force, lun_removed=False, sessions=None, foreign_luns=()):
         """Log out and delete the node record unless other LUNs use the session.
 
         lun_removed: the LUN's own device is being removed by the caller (check mode predicts it gone).
         sessions: an ``iscsiadm -m session`` listing taken before any logout of the caller started (a listing
         taken while other sessions are torn down can miss this one: then the record delete meets its session).
+        foreign_luns: LUNs whose device the caller left alone as another volume's (the target gave the LUN to
+        another volume): they keep the session like other LUNs do, and are no error.
         """
         check = self.module.check_mode
         session = find_session(self.iscsiadm.sessions() if sessions is None else sessions, self.portal, self.iqn)
@@ -231,9 +233,9 @@ class SessionManager:
         self.result.update(logged_out=False, deleted_node=False, in_use_luns=[])
         if session:
             devices = self.scsi.session_devices(session['sid'])
-            in_use = sorted(other for other in devices if other != lun)
+            in_use = sorted(other for other in devices if other != lun or other in foreign_luns)
             self.result['in_use_luns'] = in_use
-            if not force and not lun_removed and lun in devices:
+            if not force and not lun_removed and lun in devices and lun not in foreign_luns:
                 raise CommandError('LUN %d still has /dev/%s on session %d: remove it first (multipath_device '
                                    'state=absent) or use force' % (lun, devices[lun], session['sid']))
             if in_use and not force:

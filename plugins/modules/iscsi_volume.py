@@ -21,15 +21,20 @@ description:
     moment). A portal that fails is a warning and is listed in RV(missing_paths); the module fails only
     when fewer than O(min_paths) portals logged in.
   - Then it scans only O(targets[].lun) on each session, waits for the SCSI devices and for udev to record
-    them (polled every 0.25 s), checks that they show the same WWID and size, makes multipathd build the
-    map and waits until the map can do IO (see M(cinder_local.iscsi_multipath.multipath_device)).
+    them (polled every 0.25 s), checks that they show the same WWID and size (and O(size_bytes)), makes
+    multipathd build the map and waits until the map can do IO (see M(cinder_local.iscsi_multipath.multipath_device)).
+    A device that was at a LUN already is rescanned first and replaced when it is not the volume, and a map that
+    exists already is used only when all its paths are the volume's, as that module does.
   - On any failure it rolls back what this call created, and only that - the map it built, the SCSI
     devices it scanned in, the sessions it opened (unless a device of another LUN appeared on them) and the
     node records it made - then fails. Node settings it changed on existing records stay changed, and the
     WWID it added to multipath's wwids file stays (as with os-brick).
-  - O(state=absent) flushes and removes the map (refused while it is mounted or held unless O(force=true)),
-    flushes and deletes the volume's SCSI devices, then, for every (portal, IQN) at once, logs out and
-    deletes the node record unless another LUN still has a device on that session.
+  - O(state=absent) flushes and removes the map (refused while it or one of its path devices is mounted, used as
+    swap, held or open, unless O(force=true)), flushes and deletes the volume's SCSI devices, then, for every
+    (portal, IQN) at once, logs out and deletes the node record unless another LUN still has a device on that
+    session.
+    Devices at the volume's LUNs that are not the volume (another WWID than O(wwid), another size than
+    O(size_bytes)) are left alone (RV(foreign_devices)) and keep their session.
   - O(volumes) does the same for several volumes in one call, all at once - each (portal, IQN) session once,
     however many volumes share it, then the maps of every volume in parallel. A failure of any volume rolls
     back what this call created for all of them; each volume's outcome is in RV(volumes).
@@ -124,6 +129,9 @@ options:
       wwid:
         description: The WWID this volume must show, as in O(wwid).
         type: str
+      size_bytes:
+        description: The size of this volume as Cinder reports it, in bytes, as in O(size_bytes).
+        type: int
   state:
     description: Whether the volume should be attached (map present) or detached.
     type: str
@@ -149,8 +157,9 @@ options:
     default: default
   force:
     description:
-      - With O(state=absent), remove the map even when it is in use or cannot be flushed. Data not yet
-        written is lost. Sessions other LUNs use are kept all the same.
+      - With O(state=absent), remove the map and delete its path devices even when they are in use, and the map
+        even when it cannot be flushed. Data not yet written is lost. Sessions other LUNs use, and devices that are
+        not the volume, are kept all the same.
     type: bool
     default: false
   record_dir:
@@ -224,7 +233,7 @@ device:
   sample: /dev/mapper/360000000000000000e00000000010001
 wwid:
   description: WWID of the volume (multipath C(uuid)).
-  returned: state=present and a device was found
+  returned: state=present and a device was found; with O(state=absent) when given or learned
   type: str
   sample: 360000000000000000e00000000010001
 dm:
@@ -267,11 +276,32 @@ removed_devices:
   type: list
   elements: str
   sample: [sdb, sdc]
+replaced_devices:
+  description:
+    - Devices that were at a LUN before the call and were not the volume, deleted and scanned again, with the
+      C(reason) (see M(cinder_local.iscsi_multipath.multipath_device)).
+  returned: state=present and the devices were scanned
+  type: list
+  elements: dict
+  sample: [{dev: sdb, portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1,
+            wwid: 360000000000000000e00000000010001, size_bytes: 1073741824,
+            reason: "it is 1073741824 bytes, Cinder reports 2147483648 for the volume"}]
+foreign_devices:
+  description:
+    - Devices left alone because they are not the volume, with the C(reason); their sessions are kept (their LUN
+      is in the C(in_use_luns) of RV(portals)).
+  returned: state=absent
+  type: list
+  elements: dict
+  sample: [{dev: sdd, portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1,
+            wwid: 360000000000000000e00000000010002, size_bytes: 2147483648,
+            reason: "it shows WWID 360000000000000000e00000000010002, not 360000000000000000e00000000010001"}]
 portals:
   description:
     - One entry per (portal, IQN), in the order of O(targets). With O(state=present) - C(sid),
       C(created_node), C(logged_in), C(updated) (names of the node settings changed), C(error) when the
-      login failed, C(elapsed_s). With O(state=absent) - C(logged_out), C(deleted_node), C(in_use_luns).
+      login failed, C(elapsed_s). With O(state=absent) - C(logged_out), C(deleted_node), C(in_use_luns) (the LUNs
+      whose devices keep the session, other volumes' and this volume's LUN when another volume sits there now).
     - With O(volumes), each entry of RV(volumes) has the entries of its own sessions; on a failure, this
       top-level list has every session of the call.
   returned: always; with O(volumes) in each entry of RV(volumes) and on failure
@@ -283,7 +313,8 @@ volumes:
   description:
     - With O(volumes), one entry per volume in the same order, each with the keys above that apply to one
       volume (RV(targets), RV(device), RV(wwid), RV(dm), RV(name), RV(by_id), RV(size_bytes), RV(paths),
-      RV(missing_paths), RV(removed_devices), RV(portals)); those keys are then not returned at the top.
+      RV(missing_paths), RV(removed_devices), RV(replaced_devices), RV(foreign_devices), RV(portals)); those keys
+      are then not returned at the top.
     - Each entry also has C(volume_id) and, when given or read from the attach record, C(attachment_id).
     - With O(state=absent), also on failure - a volume that was not detached has C(error), the others
       are detached.
@@ -308,7 +339,7 @@ import threading
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import (
-    DeviceManager, checked_targets, count_problem, device_argument_spec, min_paths_problem)
+    DeviceManager, checked_targets, count_problem, device_argument_spec, min_paths_problem, size_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
     LockDirError, LockError, check_lock_dir, lock_argument_spec, targets_locked)
@@ -331,7 +362,7 @@ def argument_spec():
         iface=dict(type='str', default='default'),
         **dict(device_argument_spec(), **lock_argument_spec(), **session_argument_spec())
     )
-    volume = dict((name, copy.deepcopy(spec[name])) for name in ('targets', 'auth', 'wwid'))
+    volume = dict((name, copy.deepcopy(spec[name])) for name in ('targets', 'auth', 'wwid', 'size_bytes'))
     volume['volume_id'] = dict(type='str')
     volume['attachment_id'] = dict(type='str')
     spec['volumes'] = dict(type='list', elements='dict', options=volume)
@@ -340,11 +371,11 @@ def argument_spec():
 
 
 def checked_volumes(params, read_record):
-    """[{volume_id, attachment_id, targets, auth, wwid}] of the call (O(volumes), or the one volume of
+    """[{volume_id, attachment_id, targets, auth, wwid, size_bytes}] of the call (O(volumes), or the one volume of
     O(targets)); read_record(volume_id) gives a detach its targets and WWID. Raise TargetsError or RecordError."""
     if params['volumes'] is None:
         return [{'volume_id': None, 'attachment_id': None, 'targets': checked_targets(params['targets']),
-                 'auth': params['auth'], 'wwid': params['wwid']}]
+                 'auth': params['auth'], 'wwid': params['wwid'], 'size_bytes': params['size_bytes']}]
     volumes = []
     for index, volume in enumerate(params['volumes']):
         where = 'volumes[%d]' % index
@@ -364,7 +395,7 @@ def checked_volumes(params, read_record):
         except TargetsError as exc:
             raise TargetsError('%s.%s' % (where, exc))
         volumes.append({'volume_id': volume['volume_id'], 'attachment_id': attachment_id, 'targets': targets,
-                        'auth': volume['auth'] or params['auth'], 'wwid': wwid})
+                        'auth': volume['auth'] or params['auth'], 'wwid': wwid, 'size_bytes': volume['size_bytes']})
     return volumes
 
 
@@ -375,7 +406,7 @@ def volumes_problem(volumes, min_paths):
         where = 'volumes[%d] ' % index if len(volumes) > 1 else ''
         if not volume['targets']:
             return where + 'targets is empty'
-        problem = auth_problem(volume['auth'])
+        problem = auth_problem(volume['auth']) or size_problem(volume.get('size_bytes'), 'size_bytes')
         if problem:
             return where + problem
         problem = min_paths_problem(min_paths, volume['targets'])
@@ -448,6 +479,16 @@ def unexpected(exc):
     return CommandError('unexpected %s: %s' % (type(exc).__name__, exc))
 
 
+def foreign_luns(results):
+    """{(portal, iqn): [LUN]} of the devices the detach left alone as another volume's (their sessions stay)."""
+    found = {}
+    for result in results:
+        for entry in (result.get('foreign_devices') or []) if isinstance(result, dict) else []:
+            if entry.get('portal'):
+                found.setdefault((entry['portal'], entry['iqn']), []).append(entry['lun'])
+    return found
+
+
 def all_targets(volumes):
     return [target for volume in volumes for target in volume['targets']]
 
@@ -474,7 +515,7 @@ class VolumeManager:
         self.results = []
 
     def _volume_params(self, volume):
-        return dict(self.params, auth=volume['auth'], wwid=volume['wwid'])
+        return dict(self.params, auth=volume['auth'], wwid=volume['wwid'], size_bytes=volume['size_bytes'])
 
     def _devices(self):
         devices = DeviceManager(self.module, self.iscsiadm, self.multipath, self.scsi, poll=DEVICE_POLL)
@@ -600,11 +641,13 @@ class VolumeManager:
 
         entries = sessions_of(all_targets(detached))
         sessions = self.iscsiadm.sessions() if entries else []  # once, before any logout starts
+        foreign = foreign_luns(removed)
 
         def logout(entry):
             manager = self._session(entry)
-            return self._guarded(entry, lambda: manager.absent(entry['lun'], False, lun_removed=check,
-                                                               sessions=sessions))
+            return self._guarded(entry, lambda: manager.absent(
+                entry['lun'], False, lun_removed=check, sessions=sessions,
+                foreign_luns=foreign.get((entry['portal'], entry['iqn']), [])))
         outcomes = self.outcomes = in_parallel(logout, entries)
         self.stopwatch.mark('logout')
         portals = [dict((k, v) for k, v in o.items() if k != 'changed') for o in outcomes]
@@ -636,7 +679,7 @@ class VolumeManager:
 def main():
     watch = Stopwatch()
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[('targets', 'volumes'), ('wwid', 'volumes')],
+                           mutually_exclusive=[('targets', 'volumes'), ('wwid', 'volumes'), ('size_bytes', 'volumes')],
                            required_one_of=[('targets', 'volumes')])
     params = module.params
     params['scan'] = 'manual'

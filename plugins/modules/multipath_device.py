@@ -17,12 +17,28 @@ description:
     it has not within 10 s, C(multipath -a WWID) unless C(/etc/multipath/wwids) already lists the WWID,
     C(multipathd add path), retried once when multipathd refuses a path it cannot identify yet), and waits
     until the map can do IO (one of its paths active in the kernel, polled in C(multipathd show maps json)).
+  - A device that was at a LUN before the call is trusted only after a rescan (C(/sys/block/sdX/device/rescan))
+    made the kernel re-read its WWID (VPD page 0x83) and size, since a target that reuses LUN numbers may give
+    that LUN to another volume now. It is stale when its WWID changed on the rescan, udev still records another
+    WWID for it, it does not show O(wwid) (without O(wwid), the WWID of the devices this call scanned in) or it is
+    not of O(size_bytes). A stale device nothing uses (no holder, not mounted, not swap, not open) is flushed and deleted
+    and its LUN scanned again (RV(replaced_devices), with a warning); one in use is an error naming it and what
+    uses it, and nothing is removed.
+  - With O(size_bytes), every path must have that size, else the module fails before it builds or uses a map.
+    A map that exists already is used only when each of its paths is a device at one of the volume's own
+    (portal, IQN, LUN) sessions and it is of the paths' WWID and size.
   - Paths whose session is missing or whose device does not appear in time are reported in
     RV(missing_paths) with a warning; the module fails only when fewer than O(min_paths) paths came up.
-  - O(state=absent) flushes the map (retried; refused while it is mounted, used as swap or held by
-    another device unless O(force=true)), flushes and deletes every SCSI device of the volume, waits for
+  - O(state=absent) flushes the map (retried), flushes and deletes every SCSI device of the volume, waits for
     them to vanish and for multipathd to drop the paths. It does not log out (see
     M(cinder_local.iscsi_multipath.iscsi_session)).
+  - It refuses, before it changes anything and unless O(force=true), when the map or one of its path devices (or
+    a partition of one) is mounted, used as swap, held by another device or open by a process (multipathd and
+    udev workers aside).
+  - Only devices of the volume are removed. Devices at the volume's LUNs that show another WWID than O(wwid) (or
+    another size than O(size_bytes)) are left alone and returned in RV(foreign_devices), with a warning (the
+    target gave the LUN to another volume). Without O(wwid) the WWID is learned from the devices at the LUNs and
+    their map (see O(wwid)).
 extends_documentation_fragment:
   - cinder_local.iscsi_multipath._attributes
   - cinder_local.iscsi_multipath._iscsi_target.targets
@@ -32,7 +48,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Nothing is scanned, flushed or deleted; C(changed) is predicted from sysfs and multipathd.
+      - Nothing is scanned, rescanned, flushed or deleted; C(changed) is predicted from sysfs and multipathd.
+        Devices that were at a LUN already are judged on the identity the kernel has cached (no rescan).
   diff_mode:
     support: none
   idempotent:
@@ -50,8 +67,9 @@ options:
     default: present
   force:
     description:
-      - With O(state=absent), remove the map even when it is in use or cannot be flushed
-        (C(multipathd del map)). Data not yet written is lost.
+      - With O(state=absent), remove the map and delete its path devices even when they are in use, and the map
+        even when it cannot be flushed (C(multipathd del map)). Data not yet written is lost. Devices that are not
+        the volume are left alone all the same.
     type: bool
     default: false
 requirements:
@@ -85,7 +103,7 @@ EXAMPLES = r"""
 RETURN = r"""
 wwid:
   description: WWID of the volume (multipath C(uuid)).
-  returned: when a device was found
+  returned: when a device was found; with O(state=absent) when given or learned
   type: str
   sample: 360000000000000000e00000000010001
 dm:
@@ -133,6 +151,28 @@ removed_devices:
   type: list
   elements: str
   sample: [sdb, sdc]
+replaced_devices:
+  description:
+    - Devices that were at a LUN before the call and were not the volume (C(reason)), deleted and scanned again
+      (O(state=present); predicted in check mode). C(wwid) and C(size_bytes) are those the device showed;
+      C(portal), C(iqn) and C(lun) where it sat.
+  returned: state=present
+  type: list
+  elements: dict
+  sample: [{dev: sdb, portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1,
+            wwid: 360000000000000000e00000000010001, size_bytes: 1073741824,
+            reason: "it is 1073741824 bytes, Cinder reports 2147483648 for the volume"}]
+foreign_devices:
+  description:
+    - Devices left alone because they are not the volume (O(state=absent)), with the C(reason); their sessions
+      must stay. C(portal), C(iqn) and C(lun) tell where the device sits, null for a path of another volume's
+      map that is not at one of the targets.
+  returned: state=absent
+  type: list
+  elements: dict
+  sample: [{dev: sdd, portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1,
+            wwid: 360000000000000000e00000000010002, size_bytes: 2147483648,
+            reason: "it shows WWID 360000000000000000e00000000010002, not 360000000000000000e00000000010001"}]
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -4,12 +4,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import (
     Scsi,
     parse_mountinfo_devices,
     parse_swaps,
+    parse_udev_serial,
+    udev_disagrees,
     wwid_from_sysfs,
     wwid_from_vpd_pg83,
 )
@@ -117,3 +121,65 @@ def test_in_use(tree, mountinfo, swaps, holders, expected):
 def test_parsers():
     assert parse_mountinfo_devices('22 1 8:1 / / rw - ext4 /dev/sda1 rw\n') == {'8:1'}
     assert parse_swaps('Filename Type\n/dev/sdb partition\n') == ['/dev/sdb']
+
+
+def test_rescan_device_and_identity_after_it(tree):
+    tree.add_session(2, 1)
+    tree.add_device(2, 1, 1, 'sda', 'naa.60000000000000000e00000000010001', 64 << 20)
+    tree.reuse_lun('sda', 'naa.60000000000000000e00000000010002', 96 << 20)
+    scsi = Scsi(None)
+    assert scsi.wwid('sda') == WWID  # the kernel's cache until the rescan
+    assert scsi.rescan_device('sda') and tree.read('sys/block/sda/device/rescan') == '1'
+    assert (scsi.wwid('sda'), scsi.size_bytes('sda')) == ('360000000000000000e00000000010002', 96 << 20)
+    assert scsi.udev_wwid('sda') == WWID  # udev has not seen it again
+    assert not scsi.rescan_device('sdz')  # gone
+
+
+def test_maps_of_wwid(tree):
+    tree.add_map('dm-0', WWID, WWID, [])
+    tree.add_map('dm-3', 'other', '3600other', [], devt='254:3')
+    assert Scsi(None).maps_of_wwid(WWID) == ['dm-0'] and Scsi(None).maps_of_wwid('3600none') == []
+
+
+def test_udev_parsers():
+    assert parse_udev_serial('S:disk/by-id/x\nE:ID_SERIAL=%s\nE:ID_WWN=0x6\n' % WWID) == WWID
+    assert parse_udev_serial('E:ID_VENDOR=LAB\n') is None
+    assert udev_disagrees(WWID, '360000000000000000e00000000010002')
+    assert not udev_disagrees(WWID, WWID) and not udev_disagrees(None, WWID)
+    assert not udev_disagrees('1LAB_LABDISK_x', WWID)  # a T10 id is spelled differently by scsi_id: not compared
+
+
+def _open(tree, pid, comm, node):
+    tree.write('proc/%d/comm' % pid, comm + '\n')
+    os.makedirs(tree.path('proc/%d/fd' % pid), exist_ok=True)
+    os.symlink(node, tree.path('proc/%d/fd/%d' % (pid, 3 + len(os.listdir(tree.path('proc/%d/fd' % pid))))))
+
+
+def test_openers_skip_multipathd_udev_and_this_process(tree):
+    _open(tree, 10, 'dd', '/dev/sdb')
+    _open(tree, 10, 'dd', '/dev/sdb')
+    _open(tree, 11, 'multipathd', '/dev/sdb')
+    _open(tree, 12, '(udev-worker)', '/dev/sdc')
+    _open(tree, 13, 'bash', '/dev/pts/0')
+    _open(tree, os.getpid(), 'python3', '/dev/sdd')
+    assert Scsi(None).openers() == {'/dev/sdb': ['dd[10]'], '/dev/pts/0': ['bash[13]']}
+
+
+def test_in_use_of_a_path_device_and_its_partitions(tree):
+    tree.add_session(2, 1)
+    tree.add_device(2, 1, 1, 'sdb', 'naa.60000000000000000e00000000010001', 64 << 20)
+    tree.add_map('dm-0', WWID, WWID, ['sdb'])
+    scsi = Scsi(None)
+    assert scsi.in_use('sdb') == 'held by dm-0 (%s)' % WWID
+    assert scsi.in_use('sdb', ignore=['dm-0']) is None  # its own map, removed first
+    tree.write('sys/block/sdb/sdb1/partition', '1\n')
+    tree.write('sys/block/sdb/sdb1/dev', '8:17\n')
+    assert scsi.partitions('sdb') == ['sdb1']
+    tree.write('proc/swaps', 'Filename\n/dev/sdb1 partition 1 0 -2\n')
+    assert scsi.in_use('sdb', ignore=['dm-0']) == 'used as swap'
+    tree.write('proc/self/mountinfo', '40 22 8:17 / /mnt rw - ext4 /dev/sdb1 rw\n')
+    assert scsi.in_use('sdb', ignore=['dm-0']) == 'mounted (sdb1)'
+    tree.write('proc/self/mountinfo', '')
+    tree.write('proc/swaps', 'Filename\n')
+    assert scsi.in_use('sdb', ignore=['dm-0'], openers={'/dev/sdb1': ['mkfs[9]']}) == 'open by mkfs[9]'
+    assert scsi.in_use('dm-0', openers={'/dev/mapper/%s' % WWID: ['qemu[5]']}) == 'open by qemu[5]'

@@ -301,9 +301,9 @@ def test_absent_again_changes_nothing(harness, hosts, args):
 def test_absent_keeps_a_session_another_lun_uses(harness, hosts, args):
     _attached(hosts)
     hosts.add_device(0, 5, 2, 'sdc', 'naa.60000000000000000000000000000002', SIZE)  # another volume on target A
-    args.update(state='absent', targets=TARGETS[:1])
+    args.update(state='absent', targets=TARGETS[:1], wwid=WWID)  # the map's path through B: found by the WWID
     result, failed = harness.run(iscsi_volume.main, args, [
-        call(SESSIONS, stdout=ONLY[A]), call(FLUSH['argv'], effect=lambda: hosts.remove_map('dm-0')),
+        call(SESSIONS, stdout=ONLY[A]), MAPS, call(FLUSH['argv'], effect=lambda: hosts.remove_map('dm-0')),
         replay(STEPS['flushbufs_sda']), replay(STEPS['flushbufs_sdb']),
         replay(STEPS['multipathd_status']), replay(STEPS['maps_json_after']),
         call(SESSIONS, stdout=ONLY[A]), call(NODE[A] + ['-S'], stdout=SHOW[A])])
@@ -639,3 +639,78 @@ def test_the_whole_attach_runs_under_every_target_lock(harness, hosts, args, mon
     assert not failed, result
     assert harness.made[0] == ['LOCKED', '%s %s' % (A, IQN), '%s %s' % (B, IQN)]
     assert harness.made[-1] == ['UNLOCKED'] and harness.made[-2] == MAPS['argv']
+
+
+# Issue 11, items 1-3: identity. The target gave LUN 1 of the shared IQN to volume Y after X was attached.
+SIZE_Y = 96 << 20
+
+
+def test_size_mismatch_with_cinder_is_refused_and_rolled_back(harness, hosts, args):
+    _pend(hosts)
+    args['size_bytes'] = SIZE_Y
+    result, failed = harness.run(iscsi_volume.main, args, [
+        replay(STEPS['session_none']), parallel(_login_lane(A, 'a'), _login_lane(B, 'b')), TWO_SESSIONS,
+        parallel([call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])],
+                 [call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_b']), replay(STEPS['node_delete_b'])])])
+    assert failed and 'but Cinder reports %d bytes for the volume' % SIZE_Y in result['msg'], result
+    assert not hosts.exists('sys/block/sda') and not hosts.exists('sys/block/sdb')
+    _no_secret(result)
+
+
+def test_volumes_size_bytes_reaches_the_volume(harness, hosts, args):
+    _pend(hosts)
+    args['volumes'] = [{'targets': TARGETS, 'size_bytes': SIZE_Y}]
+    del args['targets']
+    result, failed = harness.run(iscsi_volume.main, args, [
+        replay(STEPS['session_none']), parallel(_login_lane(A, 'a'), _login_lane(B, 'b')), TWO_SESSIONS,
+        parallel([call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])],
+                 [call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_b']), replay(STEPS['node_delete_b'])])])
+    assert failed and result['msg'].startswith('/dev/sda (%s %s LUN 1) is %d bytes' % (A, IQN, SIZE)), result
+
+
+@pytest.mark.parametrize('changes, message', [
+    ({'size_bytes': 0}, 'size_bytes must be 1 or more, got 0'),
+    ({'volumes': [{'targets': TARGETS}, {'targets': TARGETS, 'size_bytes': -1}]},
+     'volumes[1] size_bytes must be 1 or more, got -1'),
+    ({'volumes': [{'targets': TARGETS}], 'size_bytes': SIZE}, 'mutually exclusive: size_bytes|volumes'),
+])
+def test_bad_size_bytes_fails_before_any_command(harness, args, changes, message):
+    if 'volumes' in changes:
+        del args['targets']
+    args.update(changes)
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and message in result['msg']
+
+
+def test_detach_leaves_other_volume_at_lun_and_keeps_its_sessions(harness, hosts, args, warnings):
+    hosts.add_device(0, 5, 1, 'sdc', 'naa.60000000000000000000000000000002', SIZE_Y)
+    hosts.add_device(1, 6, 1, 'sdd', 'naa.60000000000000000000000000000002', SIZE_Y)
+    hosts.add_map('dm-1', WWID2, WWID2, ['sdc', 'sdd'], devt='254:1')
+    args.update(state='absent', wwid=WWID)  # X's record
+    result, failed = harness.run(iscsi_volume.main, args, [
+        TWO_SESSIONS, _listing(WWID2, 'dm-1', ['sdc', 'sdd']),
+        TWO_SESSIONS, parallel([call(NODE[A] + ['-S'], stdout=SHOW[A])], [call(NODE[B] + ['-S'], stdout=SHOW[B])])])
+    assert not failed, result
+    assert not result['changed'] and result['removed_devices'] == []
+    assert [(f['dev'], f['portal'], f['lun'], f['wwid']) for f in result['foreign_devices']] == [
+        ('sdc', A, 1, WWID2), ('sdd', B, 1, WWID2)]
+    assert [(p['portal'], p['logged_out'], p['deleted_node'], p['in_use_luns']) for p in result['portals']] == [
+        (A, False, False, [1]), (B, False, False, [1])]
+    assert hosts.exists('sys/block/dm-1') and hosts.read('sys/block/sdc/device/delete') == ''
+    assert len(warnings) == 1 and warnings[0].startswith('left alone, not this volume')
+
+
+def test_detach_check_mode_predicts_keeping_the_sessions_of_another_volume(harness, hosts, args):
+    hosts.add_device(0, 5, 1, 'sdc', 'naa.60000000000000000000000000000002', SIZE_Y)
+    hosts.add_device(1, 6, 1, 'sdd', 'naa.60000000000000000000000000000002', SIZE_Y)
+    args.update(state='absent', wwid=WWID)
+    result, failed = harness.run(iscsi_volume.main, args, [
+        TWO_SESSIONS, replay(STEPS['maps_json_after']),
+        TWO_SESSIONS, parallel([call(NODE[A] + ['-S'], stdout=SHOW[A])], [call(NODE[B] + ['-S'], stdout=SHOW[B])])],
+        check_mode=True)
+    assert not failed and not result['changed'], result
+    assert [p['logged_out'] for p in result['portals']] == [False, False]

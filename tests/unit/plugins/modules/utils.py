@@ -193,6 +193,13 @@ class FakeSysfs:
         monkeypatch.setattr(_scsi, 'DEFAULT_ROOT', self.root)
         monkeypatch.setattr(_multipath, 'DEFAULT_ROOT', self.root)
         clock.hooks.append(self.kernel)
+        self.behind = {}
+        write = _scsi.Scsi._write
+
+        def sysfs_write(scsi, text, *parts):  # a rescan is done when the write returns (the kernel does it in it)
+            write(scsi, text, *parts)
+            self._written('/'.join(part.strip('/') for part in parts), text)
+        monkeypatch.setattr(_scsi.Scsi, '_write', sysfs_write)
         self.write('proc/self/mountinfo', '22 1 0:21 / / rw - ext4 /dev/vda1 rw\n')
         self.write('proc/swaps', 'Filename\tType\tSize\tUsed\tPriority\n')
         self.write(_multipath.WWIDS_FILE, WWIDS_HEADER)
@@ -232,11 +239,12 @@ class FakeSysfs:
         self.write('sys/block/%s/device/wwid' % dev, wwid + '\n')
         self.write('sys/block/%s/device/state' % dev, state + '\n')
         self.write('sys/block/%s/device/delete' % dev, '')
+        self.write('sys/block/%s/device/rescan' % dev, '')
         self.write('sys/block/%s/size' % dev, '%d\n' % (size_bytes // 512))
         devt = '8:%d' % (16 * (ord(dev[-1]) - ord('a')))
         self.write('sys/block/%s/dev' % dev, devt + '\n')
-        if udev:
-            self.write('run/udev/data/b' + devt, 'E:ID_SERIAL=%s\n' % wwid)
+        if udev:  # ID_SERIAL as scsi_id exports it: the multipath WWID
+            self.write('run/udev/data/b' + devt, 'E:ID_SERIAL=%s\n' % _scsi.wwid_from_sysfs(wwid))
         os.makedirs(self.path('sys/block/%s/holders' % dev), exist_ok=True)
         os.makedirs(self.path(base), exist_ok=True)  # last: a thread that finds it on the session sees a whole device
         self.hctl_of = getattr(self, 'hctl_of', {})
@@ -246,10 +254,27 @@ class FakeSysfs:
         """A device (sid, lun, dev, ...) the 'kernel' creates on the next sleep after host<host>/scan asked for its LUN."""
         self.pending.setdefault(host, []).append((args, kwargs))
 
-    def add_map(self, dm, name, wwid, devs, devt='254:0'):
+    def reuse_lun(self, dev, wwid, size_bytes):
+        """The target now gives the LUN of dev to another volume: dev shows it after a rescan (until then its
+        cached identity, as the kernel keeps it)."""
+        self.behind[dev] = (wwid, size_bytes)
+
+    def _written(self, relative, text):
+        parts = relative.split('/')
+        if parts[-2:] == ['device', 'rescan'] and text == '1' and parts[2] in self.behind:
+            wwid, size_bytes = self.behind.pop(parts[2])
+            self.write('sys/block/%s/device/wwid' % parts[2], wwid + '\n')
+            self.write('sys/block/%s/size' % parts[2], '%d\n' % (size_bytes // 512))
+
+    def add_map(self, dm, name, wwid, devs, devt='254:0', size_bytes=None):
+        """A dm-multipath map over devs (its size: size_bytes, else that of its first path)."""
         self.write('sys/block/%s/dm/name' % dm, name + '\n')
         self.write('sys/block/%s/dm/uuid' % dm, 'mpath-%s\n' % wwid)
         self.write('sys/block/%s/dev' % dm, devt + '\n')
+        if size_bytes is None and devs and self.exists('sys/block/%s/size' % devs[0]):
+            self.write('sys/block/%s/size' % dm, self.read('sys/block/%s/size' % devs[0]))
+        elif size_bytes is not None:
+            self.write('sys/block/%s/size' % dm, '%d\n' % (size_bytes // 512))
         os.makedirs(self.path('sys/block/%s/holders' % dm), exist_ok=True)
         for dev in devs:
             os.makedirs(self.path('sys/block/%s/slaves/%s' % (dm, dev)), exist_ok=True)
