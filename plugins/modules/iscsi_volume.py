@@ -342,7 +342,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._devi
     DeviceManager, checked_targets, count_problem, device_argument_spec, min_paths_problem, size_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
-    LockDirError, LockError, check_lock_dir, lock_argument_spec, targets_locked)
+    LockError, lock_argument_spec, targets_locked)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import (
     DEFAULT_RECORD_DIR, RecordError, read_record)
@@ -696,12 +696,8 @@ def main():
     iscsiadm, multipath, scsi = Iscsiadm(module, secrets=secrets), Multipath(module), Scsi(module)
     for runner in (iscsiadm, multipath, scsi):  # a missing command fails here, before the first change
         runner.require()
-    if not module.check_mode:  # a planted lock_dir fails here, before any command (check mode takes no lock)
-        try:
-            check_lock_dir(params['lock_dir'])
-        except LockDirError as exc:
-            module.fail_json(msg=str(exc))
     manager = VolumeManager(module, iscsiadm, multipath, scsi)
+    # Taking the locks checks lock_dir first: a planted one fails before any command (check mode takes no lock).
     keys = [] if module.check_mode else [(t['portal'], t['iqn']) for t in all_targets(volumes)]
     try:
         with targets_locked(keys, params['lock_dir'], params['lock_timeout']):

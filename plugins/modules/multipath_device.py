@@ -181,7 +181,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._devi
     DeviceManager, checked_targets, count_problem, device_argument_spec, min_paths_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
-    LockError, check_lock_dir, lock_argument_spec, targets_locked)
+    LockError, lock_argument_spec, targets_locked)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
@@ -212,10 +212,9 @@ def main():
         runner.require()
     manager = DeviceManager(module, *runners)
     # The locks iscsi_session and iscsi_volume take: no logout of these sessions while the map is built or removed.
+    # Taking them checks lock_dir first, so a planted one fails before any command.
     keys = [] if module.check_mode else [(target['portal'], target['iqn']) for target in targets]
     try:
-        if keys:
-            check_lock_dir(params['lock_dir'])
         with targets_locked(keys, params['lock_dir'], params['lock_timeout']):
             if params['state'] == 'present':
                 result = manager.present(targets, params)
