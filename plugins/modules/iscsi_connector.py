@@ -17,6 +17,9 @@ description:
     no valid C(InitiatorName=iqn...) line.
   - Reports C(multipath=true) only when O(multipath) is requested and multipathd answers
     (C(multipathd show status)); with O(enforce_multipath=true) a missing multipathd is an error.
+  - Finds the connector C(ip), when O(ip) is not given, in the kernel's routing table (C(ip route get),
+    C(ip route show), C(ip addr show)), never from the host name (which resolves to C(127.0.1.1) on Debian).
+    These commands only read the kernel's tables; nothing is sent on the network.
   - Changes nothing on the host.
 extends_documentation_fragment:
   - cinder_local.iscsi_multipath._attributes
@@ -28,9 +31,21 @@ options:
     default: /etc/iscsi/initiatorname.iscsi
   ip:
     description:
-      - Address of this host on the storage network, reported as C(ip).
-      - Defaults to the address the host name resolves to, else C(127.0.0.1).
+      - Address of this host on the storage network, reported as C(ip). Used as given, with no lookup.
+      - When not given and O(portals) is, the source address the kernel would use to reach the first portal that
+        has a route (C(ip -o route get ADDRESS)). The module fails when no portal has one.
+      - When neither is given, the source address of the default route (IPv4, then IPv6), that is its C(src),
+        else the source towards its gateway (C(ip -o route get GATEWAY)); else the first global address of
+        C(ip -o addr show scope global). Loopback and link-local addresses are never used. The module fails,
+        asking for O(ip), when it finds none.
     type: str
+  portals:
+    description:
+      - Portals of the storage, each C(address:port) or C([ipv6]:port) (for example the C(target_portals) of
+        a Cinder C(connection_info)), used to find O(ip) when O(ip) is not given.
+      - Checked even when O(ip) is given. An empty list means none.
+    type: list
+    elements: str
   host:
     description: Host name reported to Cinder. Defaults to the system host name.
     type: str
@@ -44,6 +59,7 @@ options:
     default: false
 requirements:
   - open-iscsi (initiator name file)
+  - iproute2 (the C(ip) command, when O(ip) is not given)
   - multipath-tools (for O(multipath=true))
 author:
   - cinder_local maintainers (@cinder-local)
@@ -56,6 +72,17 @@ EXAMPLES = r"""
   cinder_local.iscsi_multipath.iscsi_connector:
     ip: 192.0.2.10
     enforce_multipath: true
+  register: host_connector
+
+- name: Describe this host, reporting the address it reaches the storage from
+  cinder_local.iscsi_multipath.iscsi_connector:
+    portals:
+      - 192.0.2.1:3260
+      - "[2001:db8::1]:3260"
+  register: host_connector
+
+- name: Describe this host, reporting the source address of its default route
+  cinder_local.iscsi_multipath.iscsi_connector:
   register: host_connector
 
 - name: Show the initiator name
@@ -114,8 +141,16 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._connector_ip import (
+    check_portals,
+    find_connector_ip,
+)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import is_standard_iscsi_name
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
+    TargetsError,
+    is_standard_iscsi_name,
+)
 
 
 class InitiatorError(Exception):
@@ -149,11 +184,18 @@ def read_initiator_name(path):
     return parse_initiator_name(text, path)
 
 
-def default_ip(hostname):
+def connector_ip(module, ip, portals):
+    """O(ip) as given; else the source address towards the storage (or of the default route)."""
     try:
-        return socket.gethostbyname(hostname)
-    except (socket.error, UnicodeError):
-        return '127.0.0.1'
+        addresses = check_portals(portals)
+    except TargetsError as exc:
+        module.fail_json(msg=str(exc))
+    if ip:
+        return ip
+    try:
+        return find_connector_ip(module, addresses)
+    except CommandError as exc:
+        module.fail_json(**exc.fail_kwargs())
 
 
 def multipathd_running(module):
@@ -167,6 +209,7 @@ def main():
         argument_spec=dict(
             initiator_file=dict(type='path', default='/etc/iscsi/initiatorname.iscsi'),
             ip=dict(type='str'),
+            portals=dict(type='list', elements='str'),
             host=dict(type='str'),
             multipath=dict(type='bool', default=True),
             enforce_multipath=dict(type='bool', default=False),
@@ -178,6 +221,7 @@ def main():
         initiator = read_initiator_name(params['initiator_file'])
     except InitiatorError as exc:
         module.fail_json(msg=str(exc))
+    ip = connector_ip(module, params['ip'], params['portals'])
     running = multipathd_running(module)
     if params['multipath'] and not running:
         if params['enforce_multipath']:
@@ -186,7 +230,7 @@ def main():
     host = params['host'] or socket.gethostname()
     connector = {
         'initiator': initiator,
-        'ip': params['ip'] or default_ip(host),
+        'ip': ip,
         'host': host,
         'multipath': bool(params['multipath'] and running),
         'enforce_multipath': params['enforce_multipath'],
