@@ -187,7 +187,10 @@ volume:
     multiattach:
       description: Whether the volume may have several attachments.
       type: bool
-  sample: {id: 2e177094-798d-492b-833d-2052f6dcd725, name: db-data, status: available, multiattach: false}
+    size:
+      description: Size of the volume in GiB, as Cinder reports it.
+      type: int
+  sample: {id: 2e177094-798d-492b-833d-2052f6dcd725, name: db-data, status: available, multiattach: false, size: 10}
 attachment_id:
   description:
     - Id of the attachment. Null in check mode before it exists, and for the legacy API before C(os-attach).
@@ -359,7 +362,7 @@ class CinderAttachmentModule(OpenStackModule):
             if missing_ok and exc.status == 404:
                 return None
             raise
-        self.result["volume"] = {key: volume.get(key) for key in ("id", "name", "status", "multiattach")}
+        self.result["volume"] = {key: volume.get(key) for key in ("id", "name", "status", "multiattach", "size")}
         return volume
 
     # Results ------------------------------------------------------------------------------

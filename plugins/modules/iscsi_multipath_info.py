@@ -11,19 +11,51 @@ short_description: Report iSCSI sessions, node records and multipath maps of the
 version_added: 0.1.0
 description:
   - Lists the iSCSI sessions (with the SCSI device of each LUN), the iSCSI node records and the
-    dm-multipath maps with their paths. Read-only.
+    dm-multipath maps with their paths, and reads the attach records of given volumes. Read-only.
+  - O(gather) chooses what is read; only the commands the chosen parts need are run. With only
+    C(records), no command runs and neither C(iscsiadm) nor C(multipathd) needs to be installed.
   - A missing C(multipathd) or C(iscsiadm) is reported in RV(multipathd_running) or an empty list, not
     as a failure.
 extends_documentation_fragment:
   - cinder_local.iscsi_multipath._attributes
   - cinder_local.iscsi_multipath._attributes.INFO_MODULE
-options: {}
+options:
+  gather:
+    description:
+      - What to read.
+      - V(sessions) lists the iSCSI sessions in RV(sessions) (C(iscsiadm -m session) and sysfs).
+      - V(nodes) lists the iSCSI node records in RV(nodes) (C(iscsiadm -m node)).
+      - V(maps) lists the dm-multipath maps in RV(maps) and sets RV(multipathd_running) (C(multipathd)).
+      - V(records) reads the attach records of O(volume_ids) from O(record_dir) into RV(records); it runs no
+        command, and O(volume_ids) must then be given.
+    type: list
+    elements: str
+    choices: [sessions, nodes, maps, records]
+    default: [sessions, nodes, maps]
+  record_dir:
+    description:
+      - Directory of the attach records, C(<volume_id>.json), as M(cinder_local.iscsi_multipath.iscsi_volume)
+        reads them (the roles' C(volume_attach_record_dir)). Used when O(gather) has V(records).
+      - A directory or record that is a symbolic link, a directory others can write, or a record that names
+        another volume fails the module.
+    type: path
+    default: /var/lib/cinder_local/attachments
+  volume_ids:
+    description:
+      - The Cinder volumes whose attach records are read when O(gather) has V(records); required then.
+      - A volume without a record is left out of RV(records).
+    type: list
+    elements: str
+    default: []
 requirements:
-  - open-iscsi (iscsiadm), multipath-tools (multipathd), coreutils timeout
+  - open-iscsi (iscsiadm) for O(gather=sessions) and O(gather=nodes)
+  - multipath-tools (multipathd) for O(gather=maps)
+  - coreutils timeout
 author:
   - cinder_local maintainers (@cinder-local)
 seealso:
   - module: cinder_local.iscsi_multipath.multipath_device
+  - module: cinder_local.iscsi_multipath.iscsi_volume
 """
 
 EXAMPLES = r"""
@@ -34,25 +66,38 @@ EXAMPLES = r"""
 - name: Fail when a map has a failed path
   ansible.builtin.assert:
     that: storage_state.maps | map(attribute='paths') | flatten | selectattr('dm_st', 'ne', 'active') | list | length == 0
+
+- name: Read the attach records of two volumes (no command runs)
+  cinder_local.iscsi_multipath.iscsi_multipath_info:
+    gather: [records]
+    volume_ids:
+      - 0b5f2a4e-8c1d-4f6a-9e3b-2d7c1a9f0e11
+      - 7c3e9d1a-2b4f-4e8a-b6c5-1f0d9e8a7b22
+  register: attach_records
+
+- name: Show the multipath device of each attached volume
+  ansible.builtin.debug:
+    msg: "{{ item.key }} is {{ item.value.device }} (WWID {{ item.value.wwid }})"
+  loop: "{{ attach_records.records | dict2items }}"
 """
 
 RETURN = r"""
 sessions:
   description: iSCSI sessions.
-  returned: always
+  returned: when O(gather) has V(sessions)
   type: list
   elements: dict
   sample: [{sid: 1, transport: tcp, portal: 192.0.2.1:3260, tpgt: 1, iqn: "iqn.2010-10.org.openstack:volume-1",
             scsi_host: 2, devices: {"1": sdb}}]
 nodes:
   description: iSCSI node records.
-  returned: always
+  returned: when O(gather) has V(nodes)
   type: list
   elements: dict
   sample: [{portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-1", tpgt: 1}]
 maps:
   description: dm-multipath maps and their paths (C(multipathd show maps json)).
-  returned: always
+  returned: when O(gather) has V(maps)
   type: list
   elements: dict
   sample: [{name: 360000000000000000e00000000010001, wwid: 360000000000000000e00000000010001, dm: dm-0,
@@ -61,41 +106,111 @@ maps:
                      target: "iqn.2010-10.org.openstack:volume-1", host_adapter: 192.0.2.10}]}]
 multipathd_running:
   description: Whether multipathd answered.
-  returned: always
+  returned: when O(gather) has V(maps)
   type: bool
   sample: true
+records:
+  description:
+    - The attach records of O(volume_ids), by volume ID, as read from O(record_dir). A volume without a
+      record is not in it.
+    - A record holds C(version) (absent in records written before it existed), C(volume_id),
+      C(attachment_id), C(host), C(initiator), C(controller), C(wwid), C(device), C(size_bytes),
+      C(targets) and the C(own_sessions) and C(own_nodes) the attach opened or made (each a list of
+      C(portal), C(iqn), C(lun)). No secret is in it.
+  returned: when O(gather) has V(records)
+  type: dict
+  sample: {"0b5f2a4e-8c1d-4f6a-9e3b-2d7c1a9f0e11": {
+            version: 1, volume_id: 0b5f2a4e-8c1d-4f6a-9e3b-2d7c1a9f0e11,
+            attachment_id: 5d1c0e7b-3a2f-4b9c-8d6e-0f1a2b3c4d55, host: compute-1,
+            initiator: "iqn.1994-05.com.redhat:compute-1", controller: controller-1,
+            wwid: 360000000000000000e00000000010001, device: /dev/mapper/360000000000000000e00000000010001,
+            size_bytes: 1073741824,
+            targets: [{portal: "192.0.2.1:3260", iqn: "iqn.2010-10.org.openstack:volume-1", lun: 1}],
+            own_sessions: [{portal: "192.0.2.1:3260", iqn: "iqn.2010-10.org.openstack:volume-1", lun: 1}],
+            own_nodes: [{portal: "192.0.2.1:3260", iqn: "iqn.2010-10.org.openstack:volume-1", lun: 1}]}}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import (
+    DEFAULT_RECORD_DIR, RecordError, read_record)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
 
+PARTS = ('sessions', 'nodes', 'maps', 'records')
+DEFAULT_GATHER = ['sessions', 'nodes', 'maps']
 
-def gather(module, iscsiadm, multipath, scsi):
-    result = {'changed': False, 'sessions': [], 'nodes': [], 'maps': [], 'multipathd_running': False}
+
+def gather_sessions(module, iscsiadm, scsi):
+    """The iSCSI sessions with the SCSI host and devices of each; [] without iscsiadm."""
+    sessions = []
     if module.get_bin_path('iscsiadm'):
         for session in iscsiadm.sessions():
             hctl = scsi.session_hctl(session['sid'])
             devices = scsi.session_devices(session['sid'])
             session.update(scsi_host=hctl[0] if hctl else None,
                            devices=dict((str(lun), dev) for lun, dev in sorted(devices.items())))
-            result['sessions'].append(session)
-        result['nodes'] = iscsiadm.records()
+            sessions.append(session)
+    return sessions
+
+
+def gather_nodes(module, iscsiadm):
+    """The iSCSI node records; [] without iscsiadm."""
+    return iscsiadm.records() if module.get_bin_path('iscsiadm') else []
+
+
+def gather_maps(module, multipath):
+    """(multipathd answered, its maps); (False, []) without multipathd."""
     if module.get_bin_path('multipathd') and multipath.is_running():
-        result['multipathd_running'] = True
-        result['maps'] = multipath.maps()
+        return True, multipath.maps()
+    return False, []
+
+
+def gather_records(record_dir, volume_ids):
+    """{volume_id: record} of the volumes that have one; raise RecordError for one that cannot be trusted."""
+    records = {}
+    for volume_id in volume_ids:
+        record = read_record(record_dir, volume_id)
+        if record is not None:
+            records[volume_id] = record
+    return records
+
+
+def gather(module, iscsiadm, multipath, scsi, parts=None, record_dir=DEFAULT_RECORD_DIR, volume_ids=()):
+    """The result for the chosen parts (default: sessions, nodes and maps); only their commands run."""
+    parts = DEFAULT_GATHER if parts is None else parts
+    result = {'changed': False}
+    if 'sessions' in parts:
+        result['sessions'] = gather_sessions(module, iscsiadm, scsi)
+    if 'nodes' in parts:
+        result['nodes'] = gather_nodes(module, iscsiadm)
+    if 'maps' in parts:
+        result['multipathd_running'], result['maps'] = gather_maps(module, multipath)
+    if 'records' in parts:
+        result['records'] = gather_records(record_dir, volume_ids)
     return result
 
 
 def main():
-    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=dict(
+            gather=dict(type='list', elements='str', choices=list(PARTS), default=list(DEFAULT_GATHER)),
+            record_dir=dict(type='path', default=DEFAULT_RECORD_DIR),
+            volume_ids=dict(type='list', elements='str', default=[]),
+        ),
+        supports_check_mode=True)
+    params = module.params
+    if 'records' in params['gather'] and not params['volume_ids']:
+        module.fail_json(msg='gather has records but volume_ids is empty: name the volumes whose attach records to read')
     try:
-        result = gather(module, Iscsiadm(module), Multipath(module), Scsi(module))
+        result = gather(module, Iscsiadm(module), Multipath(module), Scsi(module), parts=params['gather'],
+                        record_dir=params['record_dir'], volume_ids=params['volume_ids'])
     except CommandError as exc:
         module.fail_json(**exc.fail_kwargs())
+    except RecordError as exc:
+        module.fail_json(msg=str(exc))
     module.exit_json(**result)
 
 

@@ -103,7 +103,8 @@ def test_present_creates_attachment_and_masks_chap(capsys):
     assert result["changed"] is True
     assert result["attachment_id"] == NEW_ATT
     assert result["microversion"] == "3.54"
-    assert result["volume"] == {"id": VOL, "name": "fixture-vol-1", "status": "available", "multiattach": False}
+    assert result["volume"] == {"id": VOL, "name": "fixture-vol-1", "status": "available", "multiattach": False,
+                                "size": 1}
     iqn = "iqn.2010-10.org.openstack:volume-%s" % VOL
     assert result["targets"] == [{"portal": "127.0.0.1:3260", "iqn": iqn, "lun": 1},
                                  {"portal": "127.0.0.2:3260", "iqn": iqn, "lun": 1}]
@@ -136,6 +137,18 @@ def test_present_is_idempotent_for_attached_volume(capsys):
     assert result["attachment_id"] == ATT
     assert result["status"] == "attached"
     assert len(result["targets"]) == 2
+
+
+def test_volume_size_is_returned_as_cinder_reports_it(capsys):
+    shown = body_of("filelvm__13_volume_show_after_complete")
+    shown["volume"]["size"] = 20
+    result, dummy, dummy = run(args(), [
+        (GET_VOLUME, (200, json.dumps(shown))),
+        (LIST, fixture("filelvm__15_attachment_list")),
+    ], capsys)
+    assert result["changed"] is False
+    assert result["volume"]["size"] == 20 and isinstance(result["volume"]["size"], int)
+    assert result["volume"]["id"] == VOL and result["volume"]["status"] == shown["volume"]["status"]
 
 
 def test_present_reuses_lone_pending_attachment(capsys):
