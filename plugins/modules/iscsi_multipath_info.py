@@ -113,10 +113,10 @@ records:
   description:
     - The attach records of O(volume_ids), by volume ID, as read from O(record_dir). A volume without a
       record is not in it.
-    - A record holds C(version) (absent in records written before it existed), C(volume_id),
-      C(attachment_id), C(host), C(initiator), C(controller), C(wwid), C(device), C(size_bytes),
-      C(targets) and the C(own_sessions) and C(own_nodes) the attach opened or made (each a list of
-      C(portal), C(iqn), C(lun)). No secret is in it.
+    - Each record is returned as stored. It holds C(version) (absent in records written before it
+      existed), C(volume_id), C(attachment_id), C(wwid), C(device), C(size_bytes), C(targets) and the
+      C(own_sessions) and C(own_nodes) the attach opened or made (each a list of C(portal), C(iqn), C(lun));
+      records written by the roles also hold C(host), C(initiator) and C(controller). No secret is in it.
   returned: when O(gather) has V(records)
   type: dict
   sample: {"0b5f2a4e-8c1d-4f6a-9e3b-2d7c1a9f0e11": {
