@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, CommandRunner
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
-    TargetsError,
-    normalize_portal,
-)
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandRunner
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import normalize_portal
 
-# route types (first word of a route line) that carry no traffic
+# route types (first word of a route line; a unicast route shows none) and those that carry no traffic
 DEAD_ROUTE_TYPES = ('unreachable', 'blackhole', 'prohibit', 'throw')
+ROUTE_TYPES = DEAD_ROUTE_TYPES + ('unicast', 'local', 'broadcast', 'multicast', 'anycast', 'nat')
 # `ip addr` flags of an address the kernel does not use as a source yet (or ever)
 UNUSABLE_ADDRESS_FLAGS = ('tentative', 'dadfailed')
 SET_IP = 'set the ip option to the address of this host on the storage network'
@@ -45,8 +43,7 @@ def usable_address(text):
 def _route_fields(line):
     """(route type or '', {keyword: value}) of one ``ip -o route`` line (the first value of a repeated keyword)."""
     words = line.replace('\\', ' ').split()
-    kind = words[0] if words and words[0] in DEAD_ROUTE_TYPES + ('local', 'broadcast', 'multicast', 'anycast',
-                                                                    'unicast', 'nat') else ''
+    kind = words[0] if words and words[0] in ROUTE_TYPES else ''
     fields = {}
     for key, value in zip(words, words[1:]):
         if key in ('via', 'src', 'dev', 'metric', 'from') and key not in fields:
@@ -159,8 +156,8 @@ class ConnectorIp(CommandRunner):
             return None
         source = route_source(out)
         if not source:
-            self.tried.append('%s gave no usable source address (%s)' % (_describe(argv, rc, err),
-                                                                           out.strip() or 'empty output'))
+            self.tried.append('%s gave no usable source address (%s)' % (
+                _describe(argv, rc, err), out.strip() or 'empty output'))
         return source
 
     def for_portals(self, addresses):
@@ -210,4 +207,3 @@ def find_connector_ip(module, addresses):
     if addresses:
         return finder.for_portals(addresses)
     return finder.from_host()
-
