@@ -356,6 +356,11 @@ class DeviceManager:
             if self.scsi.device_exists(dev) and not self.scsi.holders(dev):
                 self.scsi.delete_device(dev)
 
+    def leftovers(self):
+        """What a rollback() could not remove: the map it made and the devices it scanned in that still exist."""
+        left = ['map ' + self.new_map] if self.new_map and self.scsi.dm_name(self.new_map) else []
+        return left + [path['dev'] for path in self.scanned if path['dev'] and self.scsi.device_exists(path['dev'])]
+
     def _predicted(self, paths, missing, stale):
         return {'changed': True, 'paths': paths, 'missing_paths': missing,
                 'replaced_devices': [foreign_entry(path, reason) for path, reason in stale]}

@@ -185,12 +185,14 @@ class Iscsiadm(CommandRunner):
                                    what='logout from %s %s' % (portal, iqn))
         return rc == 0
 
-    def discover(self, portal, auth=None, iface='default'):
+    def discover(self, portal, auth=None, iface='default', persistent=True):
         """SendTargets discovery (with discovery CHAP when auth is given) -> [{portal, iqn, tpgt}].
 
         ``--op new`` only adds records for targets not known yet: without it iscsiadm rewrites every record
         the portal announces (attached volumes would lose their CHAP and timeouts) and deletes the others.
+        With persistent=False (``--op nonpersistent``) the node database is not touched at all.
         """
+        op = 'new' if persistent else 'nonpersistent'
         base = ['-m', 'discoverydb', '-t', 'sendtargets', '-I', iface, '-p', portal]
         if auth:
             check_settings([('discovery.sendtargets.auth.authmethod', auth['method']),
@@ -204,8 +206,8 @@ class Iscsiadm(CommandRunner):
             if rc == ERR_IDBM:
                 self._iscsiadm(base + ['--op', 'new'], what='creating discovery record %s' % portal)
                 self._iscsiadm(update, what='setting discovery CHAP on %s' % portal)
-            rc, out = self._iscsiadm(base + ['--discover', '--op', 'new'], what='discovery on %s' % portal)
+            rc, out = self._iscsiadm(base + ['--discover', '--op', op], what='discovery on %s' % portal)
         else:
             rc, out = self._iscsiadm(['-m', 'discovery', '-t', 'sendtargets', '-I', iface, '-p', portal,
-                                      '--op', 'new'], what='discovery on %s' % portal)
+                                      '--op', op], what='discovery on %s' % portal)
         return parse_records(out)

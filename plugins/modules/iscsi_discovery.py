@@ -118,45 +118,23 @@ deleted:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm, find_session
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._discovery import discover
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
-    LockError, check_lock_dir, lock_argument_spec, target_lock)
+    LockError, check_lock_dir, lock_argument_spec)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import auth_problem, iface_problem
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
     TargetsError, check_target_name, normalize_portal)
 
 
-DISCOVERY_LOCK = 'sendtargets'  # the lock of a portal's discovery: <lock_dir>/iscsi-<portal>-sendtargets.lock
-
-
-def new_records(before, after):
-    """Records present after and not before (compared on portal and iqn)."""
-    known = set((record['portal'], record['iqn']) for record in before)
-    return [record for record in after if (record['portal'], record['iqn']) not in known]
-
-
-def discover(module, iscsiadm, portal, params):
-    before = iscsiadm.records()
+def discovered(module, iscsiadm, portal, params):
     if module.check_mode:
-        cached = [record for record in before if record['portal'] == portal]
+        cached = [record for record in iscsiadm.records() if record['portal'] == portal]
         return {'changed': not cached, 'targets': cached, 'created': [], 'deleted': []}
-    with target_lock(portal, DISCOVERY_LOCK, params['lock_dir'], params['lock_timeout']):
-        targets = iscsiadm.discover(portal, params['auth'], params['iface'])
-        created = new_records(before, iscsiadm.records())
-        deleted = delete_unwanted(iscsiadm, created, params['iqn'])
-    kept = [record for record in created if record not in deleted]
-    return {'changed': bool(kept), 'targets': targets, 'created': kept, 'deleted': deleted}
-
-
-def delete_unwanted(iscsiadm, created, iqn):
-    """Delete the records just created for targets other than iqn that have no session; return them."""
-    unwanted = [record for record in created if iqn and record['iqn'] != iqn]
-    sessions = iscsiadm.sessions() if unwanted else []
-    deleted = [record for record in unwanted if not find_session(sessions, record['portal'], record['iqn'])]
-    for record in deleted:
-        iscsiadm.node_delete(record['portal'], record['iqn'])
-    return deleted
+    result = discover(iscsiadm, portal, params['iqn'], params['auth'], params['iface'], params['lock_dir'],
+                      params['lock_timeout'])
+    return dict(result, changed=bool(result['created']))
 
 
 def main():
@@ -192,7 +170,7 @@ def main():
     try:
         if not module.check_mode:  # a planted lock_dir fails before any command (check mode takes no lock)
             check_lock_dir(params['lock_dir'])
-        result = discover(module, iscsiadm, portal, params)
+        result = discovered(module, iscsiadm, portal, params)
     except LockError as exc:
         module.fail_json(msg=str(exc), portal=portal)
     except CommandError as exc:

@@ -42,6 +42,15 @@ description:
     in O(record_dir) (its targets and WWID); the record itself is left for the caller to remove once Cinder
     has deleted the attachment. A volume that cannot be detached does not stop the others; the module
     fails, and RV(volumes) says which were detached and why the others were not.
+  - Before any lock is taken, O(ifaces) picks each portal's open-iscsi iface from the kernel's route to it, and
+    O(discovery=true) runs SendTargets discovery for each volume whose targets all use one portal (Cinder's
+    answer for a backend without multipath support), adding the other portals that announce its IQN, with the same
+    LUN. That discovery leaves the node database as it was (C(--op nonpersistent)); the logins make the records.
+    A discovery that fails only warns; the portal Cinder gave is used.
+  - With O(state=present), each volume given with O(volumes[].volume_id) gets its attach record in O(record_dir),
+    written atomically (mode 0600, the directory 0700) once its map is usable; see RV(volumes) for the format. An
+    earlier record of the volume gives the WWID it must show. A record that cannot be written fails the call and
+    rolls it back.
   - RV(elapsed) reports the seconds spent in each phase inside the module (Python start-up and Ansible's
     own per-task cost are not included).
   - The CHAP passwords are passed to iscsiadm as arguments (iscsiadm has no other way), so they are
@@ -132,6 +141,48 @@ options:
       size_bytes:
         description: The size of this volume as Cinder reports it, in bytes, as in O(size_bytes).
         type: int
+      discovery_auth:
+        description: Discovery CHAP credentials for O(discovery) on this volume's portal (Cinder's C(discovery_auth_*)).
+        type: dict
+        suboptions:
+          method:
+            description: Authentication method.
+            type: str
+            choices: [CHAP]
+            default: CHAP
+          username:
+            description: CHAP user name.
+            type: str
+            required: true
+          password:
+            description: CHAP secret.
+            type: str
+            required: true
+  discovery:
+    description:
+      - Run SendTargets discovery for each volume whose targets all use one portal, and log in to the other portals
+        that announce its IQN too (see the description). Not run in check mode.
+    type: bool
+    default: false
+  ifaces:
+    description:
+      - open-iscsi ifaces bound to the storage networks (the C(initiator) role's C(initiator_ifaces)). Each portal gets
+        the iface bound to the network interface the kernel routes its address through (C(ip route get)), or
+        O(iface) when none is bound there. Empty - every portal uses O(iface).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: iface name.
+        type: str
+        required: true
+      netdev:
+        description: Network interface the iface is bound to.
+        type: str
+      hwaddress:
+        description: MAC address the iface is bound to (any case).
+        type: str
   state:
     description: Whether the volume should be attached (map present) or detached.
     type: str
@@ -172,6 +223,7 @@ requirements:
   - open-iscsi (iscsiadm, a running iscsid)
   - multipath-tools (multipath, multipathd running)
   - util-linux blockdev, coreutils timeout, udevadm
+  - iproute2 ip (for O(ifaces))
 author:
   - cinder_local maintainers (@cinder-local)
 seealso:
@@ -318,14 +370,29 @@ volumes:
     - Each entry also has C(volume_id) and, when given or read from the attach record, C(attachment_id).
     - With O(state=absent), also on failure - a volume that was not detached has C(error), the others
       are detached.
+    - C(discovery) when O(discovery) ran for the volume - C(portal), C(added) (the targets it added) and C(error)
+      when it failed.
+    - The attach record written for a volume with C(volume_id) holds C(version) (1), C(volume_id), C(attachment_id),
+      C(wwid), C(device), C(size_bytes), C(targets) (every path, also the ones that did not come up), and
+      C(own_sessions) and C(own_nodes) (the targets whose session or node record an attach of this volume made); no
+      secret.
   returned: when O(volumes) is given
   type: list
   elements: dict
   sample: [{targets: [{portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1}],
             device: /dev/mapper/360000000000000000e00000000010001, wwid: 360000000000000000e00000000010001}]
+left_behind:
+  description:
+    - On a failed attach, the volumes whose map or SCSI devices made by this call the rollback could not remove,
+      with those C(devices). Their Cinder attachment must stay.
+  returned: on failure
+  type: list
+  elements: dict
+  sample: [{volume_id: 5f2a3c1e-8a6b-4d3f-9c1e-2b7a4d6e8f10, devices: [sdb]}]
 elapsed:
   description:
-    - Seconds spent inside the module per phase. With O(state=present) - C(login_s) (all portals, in
+    - Seconds spent inside the module per phase. C(discovery_s) when O(ifaces) or O(discovery) ran. With
+      O(state=present) - C(login_s) (all portals, in
       parallel), C(devices_s) (LUN scan until the SCSI devices show up), C(map_s) (map built and usable),
       C(total_s). With O(state=absent) - C(devices_s) (map and devices removed), C(logout_s), C(total_s).
   returned: always
@@ -334,12 +401,12 @@ elapsed:
 """
 
 import copy
-import threading
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import (
-    DeviceManager, checked_targets, count_problem, device_argument_spec, min_paths_problem, size_problem)
+    count_problem, device_argument_spec)
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._ifaces import Routes, ifaces_problem
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
     LockError, lock_argument_spec, targets_locked)
@@ -349,10 +416,10 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._reco
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, Stopwatch
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import (
-    SessionManager, auth_problem, iface_problem, session_argument_spec, timing_problem)
+    iface_problem, session_argument_spec, timing_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import TargetsError
-
-DEVICE_POLL = 0.25
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._volume import (
+    VolumeManager, all_targets, checked_volumes, identified, volumes_problem)
 
 
 def argument_spec():
@@ -365,315 +432,15 @@ def argument_spec():
     volume = dict((name, copy.deepcopy(spec[name])) for name in ('targets', 'auth', 'wwid', 'size_bytes'))
     volume['volume_id'] = dict(type='str')
     volume['attachment_id'] = dict(type='str')
+    volume['discovery_auth'] = copy.deepcopy(spec['auth'])
+    for name in ('mutual_username', 'mutual_password'):
+        del volume['discovery_auth']['options'][name]
     spec['volumes'] = dict(type='list', elements='dict', options=volume)
     spec['record_dir'] = dict(type='path', default=DEFAULT_RECORD_DIR)
+    spec['discovery'] = dict(type='bool', default=False)
+    spec['ifaces'] = dict(type='list', elements='dict', default=[], options=dict(
+        name=dict(type='str', required=True), netdev=dict(type='str'), hwaddress=dict(type='str')))
     return spec
-
-
-def checked_volumes(params, read_record):
-    """[{volume_id, attachment_id, targets, auth, wwid, size_bytes}] of the call (O(volumes), or the one volume of
-    O(targets)); read_record(volume_id) gives a detach its targets and WWID. Raise TargetsError or RecordError."""
-    if params['volumes'] is None:
-        return [{'volume_id': None, 'attachment_id': None, 'targets': checked_targets(params['targets']),
-                 'auth': params['auth'], 'wwid': params['wwid'], 'size_bytes': params['size_bytes']}]
-    volumes = []
-    for index, volume in enumerate(params['volumes']):
-        where = 'volumes[%d]' % index
-        wwid, attachment_id, targets = volume['wwid'], volume['attachment_id'], volume['targets']
-        if targets is None:
-            if not volume['volume_id'] or params['state'] != 'absent':
-                raise TargetsError('%s.targets is required (only a detach can take them from volume_id\'s record)'
-                                   % where)
-            record = read_record(volume['volume_id'])
-            if record is None:
-                raise RecordError('%s: volume %s has no attach record in %s; give its targets (from Cinder)'
-                                  % (where, volume['volume_id'], params['record_dir']))
-            targets, wwid = record['targets'], wwid or record.get('wwid')
-            attachment_id = attachment_id or record.get('attachment_id')
-        try:
-            targets = checked_targets(targets)
-        except TargetsError as exc:
-            raise TargetsError('%s.%s' % (where, exc))
-        volumes.append({'volume_id': volume['volume_id'], 'attachment_id': attachment_id, 'targets': targets,
-                        'auth': volume['auth'] or params['auth'], 'wwid': wwid, 'size_bytes': volume['size_bytes']})
-    return volumes
-
-
-def volumes_problem(volumes, min_paths):
-    """Why the volumes cannot be attached or detached together as given, or None (min_paths 0: not checked)."""
-    auth = {}
-    for index, volume in enumerate(volumes):
-        where = 'volumes[%d] ' % index if len(volumes) > 1 else ''
-        if not volume['targets']:
-            return where + 'targets is empty'
-        problem = auth_problem(volume['auth']) or size_problem(volume.get('size_bytes'), 'size_bytes')
-        if problem:
-            return where + problem
-        problem = min_paths_problem(min_paths, volume['targets'])
-        if problem:
-            return where + problem
-        for target in volume['targets']:
-            key = (target['portal'], target['iqn'])
-            if auth.setdefault(key, volume['auth']) != volume['auth']:
-                return '%s%s %s is shared with another volume that gives other CHAP credentials' % (where, key[0], key[1])
-    return None
-
-
-def sessions_of(targets):
-    """One entry per (portal, iqn) in target order, with the LUN of its first target."""
-    seen = []
-    for target in targets:
-        if not any(entry['portal'] == target['portal'] and entry['iqn'] == target['iqn'] for entry in seen):
-            seen.append(dict(target))
-    return seen
-
-
-def in_parallel(work, items):
-    """work(item) for every item, a thread of its own each; results in item order (unexpected errors re-raised)."""
-    if len(items) < 2:
-        return [work(item) for item in items]
-    outcomes = [None] * len(items)
-
-    def run(index):
-        try:
-            outcomes[index] = (work(items[index]), None)
-        except Exception as exc:  # pylint: disable=broad-except  # re-raised in the calling thread
-            outcomes[index] = (None, exc)
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(items))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for dummy, error in outcomes:
-        if error is not None:
-            raise error
-    return [result for result, dummy in outcomes]
-
-
-def login_missing(outcomes, targets):
-    """missing_paths entries of the targets whose portal failed to log in."""
-    failed = dict(((o['portal'], o['iqn']), o['error']) for o in outcomes if 'error' in o)
-    return [dict(target, reason='login failed: ' + failed[(target['portal'], target['iqn'])])
-            for target in targets if (target['portal'], target['iqn']) in failed]
-
-
-def live_outcomes(outcomes):
-    """The outcomes of the portals that logged in."""
-    return [o for o in outcomes if 'error' not in o]
-
-
-def live_targets(outcomes, targets):
-    """The targets whose (portal, iqn) has a session."""
-    ok = set((o['portal'], o['iqn']) for o in outcomes if 'error' not in o)
-    return [target for target in targets if (target['portal'], target['iqn']) in ok]
-
-
-def outcomes_of(outcomes, targets):
-    """The outcomes of the sessions the targets use, in target order."""
-    keys = [(entry['portal'], entry['iqn']) for entry in sessions_of(targets)]
-    return sorted([o for o in outcomes if (o['portal'], o['iqn']) in keys], key=lambda o: keys.index((o['portal'], o['iqn'])))
-
-
-def unexpected(exc):
-    """A CommandError for an exception no step expected (a bug, or the host in a state nobody foresaw)."""
-    return CommandError('unexpected %s: %s' % (type(exc).__name__, exc))
-
-
-def foreign_luns(results):
-    """{(portal, iqn): [LUN]} of the devices the detach left alone as another volume's (their sessions stay)."""
-    found = {}
-    for result in results:
-        for entry in (result.get('foreign_devices') or []) if isinstance(result, dict) else []:
-            if entry.get('portal'):
-                found.setdefault((entry['portal'], entry['iqn']), []).append(entry['lun'])
-    return found
-
-
-def all_targets(volumes):
-    return [target for volume in volumes for target in volume['targets']]
-
-
-def merged_phases(stopwatches):
-    """The slowest of each phase over volumes handled at the same time."""
-    names = set(name for watch in stopwatches for name in watch.phases)
-    return dict((name, max(watch.phases.get(name, 0.0) for watch in stopwatches)) for name in names)
-
-
-class VolumeManager:
-    """Attach or detach volumes: every session in parallel, then every map in parallel."""
-
-    def __init__(self, module, iscsiadm, multipath, scsi):
-        self.module = module
-        self.iscsiadm = iscsiadm
-        self.multipath = multipath
-        self.scsi = scsi
-        self.params = module.params
-        self.stopwatch = Stopwatch()
-        self.device_watches = []
-        self.errors = {}
-        self.outcomes = []
-        self.results = []
-
-    def _volume_params(self, volume):
-        return dict(self.params, auth=volume['auth'], wwid=volume['wwid'], size_bytes=volume['size_bytes'])
-
-    def _devices(self):
-        devices = DeviceManager(self.module, self.iscsiadm, self.multipath, self.scsi, poll=DEVICE_POLL)
-        self.device_watches.append(devices.stopwatch)
-        return devices
-
-    def _session(self, entry):
-        return SessionManager(self.module, self.iscsiadm, self.scsi, entry['portal'], entry['iqn'])
-
-    def _guarded(self, entry, action):
-        """action(); a failure is kept in self.errors and becomes an outcome with 'error'.
-
-        Any exception counts: one escaping a worker thread would skip the rollback of the other threads' work."""
-        try:
-            return action()
-        except CommandError as exc:
-            error = exc
-        except Exception as exc:  # pylint: disable=broad-except  # becomes this portal's failure, rolled back
-            error = unexpected(exc)
-        self.errors[(entry['portal'], entry['iqn'])] = error
-        return {'portal': entry['portal'], 'iqn': entry['iqn'], 'error': error.msg}
-
-    def _login(self, entry, sessions):
-        watch = Stopwatch()
-        manager = self._session(entry)
-        outcome = self._guarded(entry, lambda: manager.present(entry['params'], sessions))
-        outcome = dict((key, value) for key, value in outcome.items() if key not in ('changed', 'scsi_host'))
-        outcome['elapsed_s'] = watch.total()
-        return outcome
-
-    def _undo_logins(self, outcomes):
-        """Log out of the sessions and delete the node records this call made (errors only warn)."""
-        def undo(outcome):
-            try:
-                self._session(outcome).undo(outcome['created_node'], outcome['logged_in'])
-            except CommandError as exc:
-                self.module.warn('could not roll back the login to %s %s: %s' % (
-                    outcome['portal'], outcome['iqn'], getattr(exc, 'msg', exc)))
-        in_parallel(undo, [o for o in live_outcomes(outcomes) if o['created_node'] or o['logged_in']])
-
-    def _log_in(self, volumes):
-        """Every (portal, iqn) of every volume once, at once; one result per volume."""
-        sessions = self.iscsiadm.sessions()
-        entries = []
-        for volume in volumes:
-            params = self._volume_params(volume)
-            entries += [dict(entry, params=params) for entry in sessions_of(volume['targets'])
-                        if (entry['portal'], entry['iqn']) not in [(e['portal'], e['iqn']) for e in entries]]
-        outcomes = self.outcomes = in_parallel(lambda entry: self._login(entry, sessions), entries)
-        self.stopwatch.mark('login')
-        results = []
-        for volume in volumes:
-            portals = outcomes_of(outcomes, volume['targets'])
-            results.append({
-                'changed': any(o.get('created_node') or o.get('updated') or o.get('logged_in') for o in portals),
-                'targets': volume['targets'], 'portals': portals, 'paths': [],
-                'missing_paths': login_missing(portals, volume['targets'])})
-        return results
-
-    def present(self, volumes):
-        results = self._log_in(volumes)
-        for index, result in enumerate(results):
-            if len(result['targets']) - len(result['missing_paths']) < self.params['min_paths']:
-                self._undo_logins(self.outcomes)
-                error = self._short_of_paths(result['missing_paths'], len(result['targets']))
-                raise self._for_volume((index, error), len(volumes))
-        for missing in [m for result in results for m in result['missing_paths']]:
-            self.module.warn('no path through %s %s LUN %d: %s' % (
-                missing['portal'], missing['iqn'], missing['lun'], missing['reason']))
-        if self.module.check_mode and any(o['logged_in'] for o in live_outcomes(self.outcomes)):
-            return results
-        managers = [self._devices() for volume in volumes]
-
-        def attach(index):
-            """The volume's map, or the error after its own devices and map were rolled back."""
-            try:
-                return managers[index].present(live_targets(self.outcomes, volumes[index]['targets']),
-                                               self._volume_params(volumes[index]))
-            except Exception as exc:  # pylint: disable=broad-except  # any failure: roll back, then report it
-                managers[index].rollback()
-                return exc if isinstance(exc, CommandError) else unexpected(exc)
-        devices = in_parallel(attach, list(range(len(volumes))))
-        failed = [(index, error) for index, error in enumerate(devices) if isinstance(error, CommandError)]
-        if failed:
-            for manager, device in zip(managers, devices):
-                if not isinstance(device, CommandError):
-                    manager.rollback()
-            self._undo_logins(self.outcomes)
-            raise self._for_volume(failed[0], len(volumes))
-        for result, device in zip(results, devices):
-            result['changed'] = result['changed'] or device.pop('changed')
-            result['missing_paths'] += device.pop('missing_paths')
-            result.update(device)
-        return results
-
-    def _short_of_paths(self, missing, total):
-        first = self.errors[(missing[0]['portal'], missing[0]['iqn'])] if missing else CommandError('no targets')
-        return CommandError('only %d of %d paths logged in (min_paths=%d): %s' % (
-            total - len(missing), total, self.params['min_paths'],
-            '; '.join('%s: %s' % (m['portal'], m['reason']) for m in missing)),
-            first.cmd, first.rc, first.stdout, first.stderr)
-
-    @staticmethod
-    def _for_volume(failure, count):
-        """The error of volume `index`, named so when several were given."""
-        index, error = failure
-        if count > 1:
-            error.msg = 'volumes[%d]: %s' % (index, error.msg)
-        return error
-
-    def absent(self, volumes):
-        def detach(volume):
-            try:
-                return self._devices().absent(volume['targets'], self._volume_params(volume))
-            except CommandError as exc:
-                return exc
-            except Exception as exc:  # pylint: disable=broad-except  # this volume's outcome; the others go on
-                return unexpected(exc)
-        removed = in_parallel(detach, volumes)
-        self.stopwatch.mark('devices')
-        check = self.module.check_mode
-        detached = [volume for volume, result in zip(volumes, removed) if not isinstance(result, CommandError)]
-
-        entries = sessions_of(all_targets(detached))
-        sessions = self.iscsiadm.sessions() if entries else []  # once, before any logout starts
-        foreign = foreign_luns(removed)
-
-        def logout(entry):
-            manager = self._session(entry)
-            return self._guarded(entry, lambda: manager.absent(
-                entry['lun'], False, lun_removed=check, sessions=sessions,
-                foreign_luns=foreign.get((entry['portal'], entry['iqn']), [])))
-        outcomes = self.outcomes = in_parallel(logout, entries)
-        self.stopwatch.mark('logout')
-        portals = [dict((k, v) for k, v in o.items() if k != 'changed') for o in outcomes]
-        self.results = [self._detached(volume, result, outcomes, portals) for volume, result in zip(volumes, removed)]
-        failed = [(index, error) for index, error in enumerate(removed) if isinstance(error, CommandError)]
-        if failed:
-            raise self._for_volume(failed[0], len(volumes))
-        errors = [o for o in outcomes if 'error' in o]
-        if errors:
-            raise self.errors[(errors[0]['portal'], errors[0]['iqn'])]
-        return self.results
-
-    @staticmethod
-    def _detached(volume, removed, outcomes, portals):
-        """One volume's detach result: its devices' removal, its sessions' logouts, or the error that kept it."""
-        mine = outcomes_of(outcomes, volume['targets'])
-        result = {'targets': volume['targets'], 'portals': outcomes_of(portals, volume['targets'])}
-        if isinstance(removed, CommandError):
-            return dict(result, changed=False, error=removed.msg)
-        errors = [o['error'] for o in mine if 'error' in o]
-        if errors:
-            result['error'] = '; '.join(errors)
-        return dict(removed, changed=removed['changed'] or any(o.get('changed') for o in mine), **result)
-
-    def elapsed(self, total):
-        return dict(self.stopwatch.phases, **dict(merged_phases(self.device_watches), total_s=total))
 
 
 def main():
@@ -689,17 +456,21 @@ def main():
         module.fail_json(msg=str(exc))
     min_paths = params['min_paths'] if params['state'] == 'present' else 0
     problem = (timing_problem(params) or iface_problem(params['iface']) or volumes_problem(volumes, min_paths)
-               or count_problem(params))
+               or count_problem(params) or ifaces_problem(params['ifaces']))
     if problem:
         module.fail_json(msg=problem)
-    secrets = [auth.get(name) for auth in [v['auth'] or {} for v in volumes] for name in ('password', 'mutual_password')]
+    secrets = [auth.get(name) for auth in [v[key] or {} for v in volumes for key in ('auth', 'discovery_auth')]
+               for name in ('password', 'mutual_password')]
     iscsiadm, multipath, scsi = Iscsiadm(module, secrets=secrets), Multipath(module), Scsi(module)
-    for runner in (iscsiadm, multipath, scsi):  # a missing command fails here, before the first change
-        runner.require()
-    manager = VolumeManager(module, iscsiadm, multipath, scsi)
-    # Taking the locks checks lock_dir first: a planted one fails before any command (check mode takes no lock).
-    keys = [] if module.check_mode else [(t['portal'], t['iqn']) for t in all_targets(volumes)]
+    routes = Routes(module) if params['ifaces'] else None
+    for runner in (iscsiadm, multipath, scsi, routes):  # a missing command fails here, before the first change
+        if runner:
+            runner.require()
+    manager = VolumeManager(module, iscsiadm, multipath, scsi, routes)
     try:
+        discovered = manager.prepare(volumes)
+        # Taking the locks checks lock_dir first: a planted one fails before any change (check mode takes no lock).
+        keys = [] if module.check_mode else [(t['portal'], t['iqn']) for t in all_targets(volumes)]
         with targets_locked(keys, params['lock_dir'], params['lock_timeout']):
             if params['state'] == 'present':
                 results = manager.present(volumes)
@@ -708,24 +479,20 @@ def main():
     except LockError as exc:
         module.fail_json(msg=str(exc))
     except CommandError as exc:
-        fail = dict(portals=manager.outcomes, **exc.fail_kwargs())
+        fail = dict(portals=manager.outcomes, left_behind=manager.left_behind, **exc.fail_kwargs())
         if params['volumes'] is None:
             fail['targets'] = volumes[0]['targets']
         elif manager.results:
             fail['volumes'] = identified(volumes, manager.results)
         module.fail_json(**fail)
+    for result, found in zip(results, discovered):
+        if found:
+            result['discovery'] = found
     elapsed = manager.elapsed(watch.total())
     if params['volumes'] is None:
         module.exit_json(elapsed=elapsed, **results[0])
     changed = [result.pop('changed') for result in results]
     module.exit_json(changed=any(changed), volumes=identified(volumes, results), elapsed=elapsed)
-
-
-def identified(volumes, results):
-    """Each volume's result with its volume_id and, when a record gave it, attachment_id (no 'changed')."""
-    return [dict(dict((k, v) for k, v in result.items() if k != 'changed'), volume_id=volume['volume_id'],
-                 **({'attachment_id': volume['attachment_id']} if volume['attachment_id'] else {}))
-            for volume, result in zip(volumes, results)]
 
 
 if __name__ == '__main__':

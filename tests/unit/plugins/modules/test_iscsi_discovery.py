@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _discovery
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_discovery
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, replay, replay_steps
 
@@ -93,7 +94,7 @@ def test_bad_portal(harness):
 def test_pure_helpers():
     before = [{'portal': A, 'iqn': IQN, 'tpgt': 1}]
     after = before + [{'portal': A, 'iqn': OTHER, 'tpgt': 1}]
-    assert iscsi_discovery.new_records(before, after) == [{'portal': A, 'iqn': OTHER, 'tpgt': 1}]
+    assert _discovery.new_records(before, after) == [{'portal': A, 'iqn': OTHER, 'tpgt': 1}]
 
 
 def test_records_of_other_targets_without_a_session_are_deleted_never_logged_out(harness, tmp_path):

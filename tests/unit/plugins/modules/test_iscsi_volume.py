@@ -12,6 +12,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _volume
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_volume
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import (
     call,
@@ -345,13 +346,13 @@ def test_bad_arguments_fail_before_any_command(harness, args, changes, message):
 
 def test_sessions_of_keeps_one_entry_per_portal_and_iqn():
     targets = TARGETS + [{'portal': A, 'iqn': IQN, 'lun': 2}]
-    assert iscsi_volume.sessions_of(targets) == TARGETS
+    assert _volume.sessions_of(targets) == TARGETS
 
 
 def test_login_missing_and_live_targets():
     outcomes = [{'portal': A, 'iqn': IQN, 'sid': 5}, {'portal': B, 'iqn': IQN, 'error': 'boom'}]
-    assert iscsi_volume.login_missing(outcomes, TARGETS) == [dict(TARGETS[1], reason='login failed: boom')]
-    assert iscsi_volume.live_targets(outcomes, TARGETS) == TARGETS[:1]
+    assert _volume.login_missing(outcomes, TARGETS) == [dict(TARGETS[1], reason='login failed: boom')]
+    assert _volume.live_targets(outcomes, TARGETS) == TARGETS[:1]
 
 
 WWID2 = '360000000000000000000000000000002'
@@ -440,11 +441,11 @@ def test_volumes_detach_together_and_log_out_once(harness, hosts, args):
 def test_volumes_problem():
     auth = {'username': 'u', 'password': 'p'}
     volume = {'targets': TARGETS, 'auth': auth, 'wwid': None}
-    assert iscsi_volume.volumes_problem([volume, dict(volume, targets=[dict(t, lun=2) for t in TARGETS])], 2) is None
-    assert iscsi_volume.volumes_problem([volume, dict(volume, auth=None)], 1) == (
+    assert _volume.volumes_problem([volume, dict(volume, targets=[dict(t, lun=2) for t in TARGETS])], 2) is None
+    assert _volume.volumes_problem([volume, dict(volume, auth=None)], 1) == (
         'volumes[1] %s %s is shared with another volume that gives other CHAP credentials' % (A, IQN))
-    assert iscsi_volume.volumes_problem([volume, dict(volume, targets=[])], 1) == 'volumes[1] targets is empty'
-    assert iscsi_volume.volumes_problem([volume], 3) == 'min_paths is 3 but only 2 targets are given'
+    assert _volume.volumes_problem([volume, dict(volume, targets=[])], 1) == 'volumes[1] targets is empty'
+    assert _volume.volumes_problem([volume], 3) == 'min_paths is 3 but only 2 targets are given'
 
 
 def test_volumes_and_targets_exclude_each_other(harness, args):
@@ -595,13 +596,13 @@ def test_a_missing_command_fails_before_any_change(harness, args, monkeypatch):
 
 
 def test_an_unexpected_error_in_a_login_thread_rolls_back_the_other_login(harness, hosts, args, monkeypatch):
-    real = iscsi_volume.SessionManager.present
+    real = _volume.SessionManager.present
 
     def present(manager, params, sessions):
         if manager.portal == B:
             raise OSError(5, 'Input/output error')
         return real(manager, params, sessions)
-    monkeypatch.setattr(iscsi_volume.SessionManager, 'present', present)
+    monkeypatch.setattr(_volume.SessionManager, 'present', present)
     args['min_paths'] = 2
     result, failed = harness.run(iscsi_volume.main, args, [
         replay(STEPS['session_none']), *_login_lane(A, 'a'),

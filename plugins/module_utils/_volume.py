@@ -1,0 +1,412 @@
+# Copyright (c) cinder_local maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This module_utils is PRIVATE to the collection. It can have breaking changes at any time.
+# Do not use it from other collections or roles.
+"""The attach engine of iscsi_volume: every session of every volume at once, then every map at once."""
+
+from __future__ import annotations
+
+import threading
+
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import (
+    DeviceManager, checked_targets, min_paths_problem, size_problem)
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._discovery import DISCOVERY_LOCK
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import target_lock
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import (
+    RecordError, attach_record, write_record)
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, Stopwatch
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import SessionManager, auth_problem
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import TargetsError
+
+DEVICE_POLL = 0.25
+
+
+def checked_volumes(params, read_record):
+    """[{volume_id, attachment_id, targets, auth, discovery_auth, wwid, size_bytes, previous}] of the call
+    (O(volumes), or the one volume of O(targets)). read_record(volume_id) gives a detach its targets and WWID, and an
+    attach the WWID it had before (previous). Raise TargetsError or RecordError."""
+    if params['volumes'] is None:
+        return [{'volume_id': None, 'attachment_id': None, 'targets': checked_targets(params['targets']),
+                 'auth': params['auth'], 'discovery_auth': None, 'wwid': params['wwid'],
+                 'size_bytes': params['size_bytes'], 'previous': None}]
+    volumes = []
+    for index, volume in enumerate(params['volumes']):
+        where = 'volumes[%d]' % index
+        wwid, attachment_id, targets = volume['wwid'], volume['attachment_id'], volume['targets']
+        record = read_record(volume['volume_id']) if volume['volume_id'] else None
+        if targets is None:
+            if not volume['volume_id'] or params['state'] != 'absent':
+                raise TargetsError('%s.targets is required (only a detach can take them from volume_id\'s record)'
+                                   % where)
+            if record is None:
+                raise RecordError('%s: volume %s has no attach record in %s; give its targets (from Cinder)'
+                                  % (where, volume['volume_id'], params['record_dir']))
+            targets = record['targets']
+            attachment_id = attachment_id or record.get('attachment_id')
+        try:
+            targets = checked_targets(targets)
+        except TargetsError as exc:
+            raise TargetsError('%s.%s' % (where, exc))
+        volumes.append({'volume_id': volume['volume_id'], 'attachment_id': attachment_id, 'targets': targets,
+                        'auth': volume['auth'] or params['auth'], 'discovery_auth': volume['discovery_auth'],
+                        'wwid': wwid or (record or {}).get('wwid'), 'size_bytes': volume['size_bytes'],
+                        'previous': record})
+    return volumes
+
+
+def volumes_problem(volumes, min_paths):
+    """Why the volumes cannot be attached or detached together as given, or None (min_paths 0: not checked)."""
+    auth = {}
+    for index, volume in enumerate(volumes):
+        where = 'volumes[%d] ' % index if len(volumes) > 1 else ''
+        if not volume['targets']:
+            return where + 'targets is empty'
+        problem = (auth_problem(volume['auth']) or auth_problem(volume.get('discovery_auth'), 'discovery_auth')
+                   or size_problem(volume.get('size_bytes'), 'size_bytes'))
+        if problem:
+            return where + problem
+        problem = min_paths_problem(min_paths, volume['targets'])
+        if problem:
+            return where + problem
+        for target in volume['targets']:
+            key = (target['portal'], target['iqn'])
+            if auth.setdefault(key, volume['auth']) != volume['auth']:
+                return '%s%s %s is shared with another volume that gives other CHAP credentials' % (where, key[0], key[1])
+    return None
+
+
+def sessions_of(targets):
+    """One entry per (portal, iqn) in target order, with the LUN of its first target."""
+    seen = []
+    for target in targets:
+        if not any(entry['portal'] == target['portal'] and entry['iqn'] == target['iqn'] for entry in seen):
+            seen.append(dict(target))
+    return seen
+
+
+def one_portal(volume):
+    """The portal of a volume whose targets all use one portal (discovery may find the others), or None."""
+    portals = set(target['portal'] for target in volume['targets'])
+    return portals.pop() if len(portals) == 1 else None
+
+
+def announced_targets(volume, announced):
+    """The volume's targets plus, for each other portal that announced its IQN, the same LUN there."""
+    first = volume['targets'][0]
+    known = set(target['portal'] for target in volume['targets'])
+    found = [{'portal': record['portal'], 'iqn': first['iqn'], 'lun': first['lun']} for record in announced
+             if record['iqn'] == first['iqn'] and record['portal'] not in known]
+    unique = [target for index, target in enumerate(found) if target not in found[:index]]
+    return volume['targets'] + unique
+
+
+def in_parallel(work, items):
+    """work(item) for every item, a thread of its own each; results in item order (unexpected errors re-raised)."""
+    if len(items) < 2:
+        return [work(item) for item in items]
+    outcomes = [None] * len(items)
+
+    def run(index):
+        try:
+            outcomes[index] = (work(items[index]), None)
+        except Exception as exc:  # pylint: disable=broad-except  # re-raised in the calling thread
+            outcomes[index] = (None, exc)
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(items))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for dummy, error in outcomes:
+        if error is not None:
+            raise error
+    return [result for result, dummy in outcomes]
+
+
+def login_missing(outcomes, targets):
+    """missing_paths entries of the targets whose portal failed to log in."""
+    failed = dict(((o['portal'], o['iqn']), o['error']) for o in outcomes if 'error' in o)
+    return [dict(target, reason='login failed: ' + failed[(target['portal'], target['iqn'])])
+            for target in targets if (target['portal'], target['iqn']) in failed]
+
+
+def live_outcomes(outcomes):
+    """The outcomes of the portals that logged in."""
+    return [o for o in outcomes if 'error' not in o]
+
+
+def live_targets(outcomes, targets):
+    """The targets whose (portal, iqn) has a session."""
+    ok = set((o['portal'], o['iqn']) for o in outcomes if 'error' not in o)
+    return [target for target in targets if (target['portal'], target['iqn']) in ok]
+
+
+def outcomes_of(outcomes, targets):
+    """The outcomes of the sessions the targets use, in target order."""
+    keys = [(entry['portal'], entry['iqn']) for entry in sessions_of(targets)]
+    return sorted([o for o in outcomes if (o['portal'], o['iqn']) in keys], key=lambda o: keys.index((o['portal'], o['iqn'])))
+
+
+def unexpected(exc):
+    """A CommandError for an exception no step expected (a bug, or the host in a state nobody foresaw)."""
+    return CommandError('unexpected %s: %s' % (type(exc).__name__, exc))
+
+
+def foreign_luns(results):
+    """{(portal, iqn): [LUN]} of the devices the detach left alone as another volume's (their sessions stay)."""
+    found = {}
+    for result in results:
+        for entry in (result.get('foreign_devices') or []) if isinstance(result, dict) else []:
+            if entry.get('portal'):
+                found.setdefault((entry['portal'], entry['iqn']), []).append(entry['lun'])
+    return found
+
+
+def all_targets(volumes):
+    return [target for volume in volumes for target in volume['targets']]
+
+
+def merged_phases(stopwatches):
+    """The slowest of each phase over volumes handled at the same time."""
+    names = set(name for watch in stopwatches for name in watch.phases)
+    return dict((name, max(watch.phases.get(name, 0.0) for watch in stopwatches)) for name in names)
+
+
+class VolumeManager:
+    """Attach or detach volumes: every session in parallel, then every map in parallel."""
+
+    def __init__(self, module, iscsiadm, multipath, scsi, routes=None):
+        self.module = module
+        self.iscsiadm = iscsiadm
+        self.multipath = multipath
+        self.scsi = scsi
+        self.routes = routes
+        self.params = module.params
+        self.portal_iface = {}
+        self.stopwatch = Stopwatch()
+        self.device_watches = []
+        self.errors = {}
+        self.left_behind = []
+        self.outcomes = []
+        self.results = []
+
+    def _volume_params(self, volume):
+        return dict(self.params, auth=volume['auth'], wwid=volume['wwid'], size_bytes=volume['size_bytes'])
+
+    def _iface(self, portal):
+        return self.portal_iface.get(portal, self.params['iface'])
+
+    def prepare(self, volumes):
+        """Before any lock: each portal's iface (O(ifaces)), then discovery of the portals of the volumes given one
+        portal (O(discovery), not in check mode). Adds the discovered targets to the volumes; returns, per volume,
+        what its discovery found (or None)."""
+        if self.params['ifaces']:
+            self.portal_iface = self.routes.portal_ifaces(sorted(set(t['portal'] for t in all_targets(volumes))),
+                                                          self.params['ifaces'])
+        discovered = [self._discover(volume) for volume in volumes]
+        if self.params['ifaces'] and any(discovered):
+            portals = set(t['portal'] for t in all_targets(volumes)) - set(self.portal_iface)
+            self.portal_iface.update(self.routes.portal_ifaces(sorted(portals), self.params['ifaces']))
+        if self.params['ifaces'] or any(discovered):
+            self.stopwatch.mark('discovery')
+        return discovered
+
+    def _discover(self, volume):
+        """SendTargets on the volume's one portal, leaving the node database as it was (a failure only warns)."""
+        portal = one_portal(volume)
+        if not (self.params['discovery'] and portal and self.params['state'] == 'present') or self.module.check_mode:
+            return None
+        try:
+            with target_lock(portal, DISCOVERY_LOCK, self.params['lock_dir'], self.params['lock_timeout']):
+                announced = self.iscsiadm.discover(portal, volume['discovery_auth'], self._iface(portal),
+                                                   persistent=False)
+        except CommandError as exc:
+            self.module.warn('discovery on %s failed, only the portal Cinder gave is used: %s' % (portal, exc.msg))
+            return {'portal': portal, 'error': exc.msg, 'added': []}
+        targets = announced_targets(volume, announced)
+        added = targets[len(volume['targets']):]
+        volume['targets'] = targets
+        return {'portal': portal, 'added': added}
+
+    def _devices(self):
+        devices = DeviceManager(self.module, self.iscsiadm, self.multipath, self.scsi, poll=DEVICE_POLL)
+        self.device_watches.append(devices.stopwatch)
+        return devices
+
+    def _session(self, entry):
+        return SessionManager(self.module, self.iscsiadm, self.scsi, entry['portal'], entry['iqn'])
+
+    def _guarded(self, entry, action):
+        """action(); a failure is kept in self.errors and becomes an outcome with 'error'.
+
+        Any exception counts: one escaping a worker thread would skip the rollback of the other threads' work."""
+        try:
+            return action()
+        except CommandError as exc:
+            error = exc
+        except Exception as exc:  # pylint: disable=broad-except  # becomes this portal's failure, rolled back
+            error = unexpected(exc)
+        self.errors[(entry['portal'], entry['iqn'])] = error
+        return {'portal': entry['portal'], 'iqn': entry['iqn'], 'error': error.msg}
+
+    def _login(self, entry, sessions):
+        watch = Stopwatch()
+        manager = self._session(entry)
+        outcome = self._guarded(entry, lambda: manager.present(entry['params'], sessions))
+        outcome = dict((key, value) for key, value in outcome.items() if key not in ('changed', 'scsi_host'))
+        outcome['elapsed_s'] = watch.total()
+        return outcome
+
+    def _undo_logins(self, outcomes):
+        """Log out of the sessions and delete the node records this call made (errors only warn)."""
+        def undo(outcome):
+            try:
+                self._session(outcome).undo(outcome['created_node'], outcome['logged_in'])
+            except CommandError as exc:
+                self.module.warn('could not roll back the login to %s %s: %s' % (
+                    outcome['portal'], outcome['iqn'], getattr(exc, 'msg', exc)))
+        in_parallel(undo, [o for o in live_outcomes(outcomes) if o['created_node'] or o['logged_in']])
+
+    def _log_in(self, volumes):
+        """Every (portal, iqn) of every volume once, at once; one result per volume."""
+        sessions = self.iscsiadm.sessions()
+        entries = []
+        for volume in volumes:
+            params = self._volume_params(volume)
+            entries += [dict(entry, params=dict(params, iface=self._iface(entry['portal'])))
+                        for entry in sessions_of(volume['targets'])
+                        if (entry['portal'], entry['iqn']) not in [(e['portal'], e['iqn']) for e in entries]]
+        outcomes = self.outcomes = in_parallel(lambda entry: self._login(entry, sessions), entries)
+        self.stopwatch.mark('login')
+        results = []
+        for volume in volumes:
+            portals = outcomes_of(outcomes, volume['targets'])
+            results.append({
+                'changed': any(o.get('created_node') or o.get('updated') or o.get('logged_in') for o in portals),
+                'targets': volume['targets'], 'portals': portals, 'paths': [],
+                'missing_paths': login_missing(portals, volume['targets'])})
+        return results
+
+    def present(self, volumes):
+        results = self._log_in(volumes)
+        for index, result in enumerate(results):
+            if len(result['targets']) - len(result['missing_paths']) < self.params['min_paths']:
+                self._undo_logins(self.outcomes)
+                error = self._short_of_paths(result['missing_paths'], len(result['targets']))
+                raise self._for_volume((index, error), len(volumes))
+        for missing in [m for result in results for m in result['missing_paths']]:
+            self.module.warn('no path through %s %s LUN %d: %s' % (
+                missing['portal'], missing['iqn'], missing['lun'], missing['reason']))
+        if self.module.check_mode and any(o['logged_in'] for o in live_outcomes(self.outcomes)):
+            return results
+        managers = [self._devices() for volume in volumes]
+
+        def attach(index):
+            """The volume's map, or the error after its own devices and map were rolled back."""
+            try:
+                return managers[index].present(live_targets(self.outcomes, volumes[index]['targets']),
+                                               self._volume_params(volumes[index]))
+            except Exception as exc:  # pylint: disable=broad-except  # any failure: roll back, then report it
+                managers[index].rollback()
+                return exc if isinstance(exc, CommandError) else unexpected(exc)
+        devices = in_parallel(attach, list(range(len(volumes))))
+        failed = [(index, error) for index, error in enumerate(devices) if isinstance(error, CommandError)]
+        if not failed:
+            for result, device in zip(results, devices):
+                result['changed'] = result['changed'] or device.pop('changed')
+                result['missing_paths'] += device.pop('missing_paths')
+                result.update(device)
+            failed = self._write_records(volumes, results)
+        if failed:
+            for manager, device in zip(managers, devices):
+                if not isinstance(device, CommandError):
+                    manager.rollback()
+            self._undo_logins(self.outcomes)
+            leftovers = [(volume['volume_id'], manager.leftovers()) for volume, manager in zip(volumes, managers)]
+            self.left_behind = [{'volume_id': volume_id, 'devices': devices} for volume_id, devices in leftovers if devices]
+            raise self._for_volume(failed[0], len(volumes))
+        return results
+
+    def _write_records(self, volumes, results):
+        """Write the attach record of each volume given by volume_id; [(index, CommandError)] of those that failed."""
+        if self.module.check_mode:
+            return []
+        for index, (volume, result) in enumerate(zip(volumes, results)):
+            if volume['volume_id']:
+                try:
+                    write_record(self.params['record_dir'], attach_record(volume, result, volume['previous']))
+                except RecordError as exc:
+                    return [(index, CommandError(str(exc)))]
+        return []
+
+    def _short_of_paths(self, missing, total):
+        first = self.errors[(missing[0]['portal'], missing[0]['iqn'])] if missing else CommandError('no targets')
+        return CommandError('only %d of %d paths logged in (min_paths=%d): %s' % (
+            total - len(missing), total, self.params['min_paths'],
+            '; '.join('%s: %s' % (m['portal'], m['reason']) for m in missing)),
+            first.cmd, first.rc, first.stdout, first.stderr)
+
+    @staticmethod
+    def _for_volume(failure, count):
+        """The error of volume `index`, named so when several were given."""
+        index, error = failure
+        if count > 1:
+            error.msg = 'volumes[%d]: %s' % (index, error.msg)
+        return error
+
+    def absent(self, volumes):
+        def detach(volume):
+            try:
+                return self._devices().absent(volume['targets'], self._volume_params(volume))
+            except CommandError as exc:
+                return exc
+            except Exception as exc:  # pylint: disable=broad-except  # this volume's outcome; the others go on
+                return unexpected(exc)
+        removed = in_parallel(detach, volumes)
+        self.stopwatch.mark('devices')
+        check = self.module.check_mode
+        detached = [volume for volume, result in zip(volumes, removed) if not isinstance(result, CommandError)]
+
+        entries = sessions_of(all_targets(detached))
+        sessions = self.iscsiadm.sessions() if entries else []  # once, before any logout starts
+        foreign = foreign_luns(removed)
+
+        def logout(entry):
+            manager = self._session(entry)
+            return self._guarded(entry, lambda: manager.absent(
+                entry['lun'], False, lun_removed=check, sessions=sessions,
+                foreign_luns=foreign.get((entry['portal'], entry['iqn']), [])))
+        outcomes = self.outcomes = in_parallel(logout, entries)
+        self.stopwatch.mark('logout')
+        portals = [dict((k, v) for k, v in o.items() if k != 'changed') for o in outcomes]
+        self.results = [self._detached(volume, result, outcomes, portals) for volume, result in zip(volumes, removed)]
+        failed = [(index, error) for index, error in enumerate(removed) if isinstance(error, CommandError)]
+        if failed:
+            raise self._for_volume(failed[0], len(volumes))
+        errors = [o for o in outcomes if 'error' in o]
+        if errors:
+            raise self.errors[(errors[0]['portal'], errors[0]['iqn'])]
+        return self.results
+
+    @staticmethod
+    def _detached(volume, removed, outcomes, portals):
+        """One volume's detach result: its devices' removal, its sessions' logouts, or the error that kept it."""
+        mine = outcomes_of(outcomes, volume['targets'])
+        result = {'targets': volume['targets'], 'portals': outcomes_of(portals, volume['targets'])}
+        if isinstance(removed, CommandError):
+            return dict(result, changed=False, error=removed.msg)
+        errors = [o['error'] for o in mine if 'error' in o]
+        if errors:
+            result['error'] = '; '.join(errors)
+        return dict(removed, changed=removed['changed'] or any(o.get('changed') for o in mine), **result)
+
+    def elapsed(self, total):
+        return dict(self.stopwatch.phases, **dict(merged_phases(self.device_watches), total_s=total))
+
+
+def identified(volumes, results):
+    """Each volume's result with its volume_id and, when a record gave it, attachment_id (no 'changed')."""
+    return [dict(dict((k, v) for k, v in result.items() if k != 'changed'), volume_id=volume['volume_id'],
+                 **({'attachment_id': volume['attachment_id']} if volume['attachment_id'] else {}))
+            for volume, result in zip(volumes, results)]
