@@ -264,6 +264,17 @@ discovery_auth:
   returned: when Cinder returned connection details
   type: dict
   sample: null
+host_volume:
+  description:
+    - This volume as one entry of the O(cinder_local.iscsi_multipath.iscsi_volume#module:volumes) option of
+      M(cinder_local.iscsi_multipath.iscsi_volume) - C(volume_id), C(attachment_id), C(targets), C(auth),
+      C(discovery_auth) (passwords masked unless O(return_secrets=true)) and C(size_bytes) (the size Cinder reports).
+  returned: when Cinder returned connection details
+  type: dict
+  sample: {volume_id: 2e177094-798d-492b-833d-2052f6dcd725, attachment_id: dbb93937-fb46-4e86-88d6-887d9af2eec6,
+           targets: [{portal: 192.0.2.1:3260, iqn: iqn.2010-10.org.openstack:volume-2e17, lun: 1}],
+           auth: {method: CHAP, username: 3bKUjWzeSM5qfr4QKUZS, password: "********"}, discovery_auth: null,
+           size_bytes: 10737418240}
 cleaned_up:
   description: Ids of attachments a failed create left behind and the module deleted.
   returned: on failure of a create
@@ -296,6 +307,17 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targ
     TargetsError,
     normalize_connection_info,
 )
+
+GIB = 1024 ** 3
+
+
+def host_volume(result):
+    """The entry of the volume for iscsi_volume's ``volumes`` option, from this module's result."""
+    volume = result.get("volume") or {}
+    return {"volume_id": volume.get("id"), "attachment_id": result.get("attachment_id"),
+            "targets": result["targets"], "auth": result["auth"], "discovery_auth": result["discovery_auth"],
+            "size_bytes": volume["size"] * GIB if volume.get("size") else None}
+
 
 # Attachment states a failed create may leave behind.
 DEBRIS_STATES = ("reserved", "attaching", "error_attaching")
@@ -389,6 +411,7 @@ class CinderAttachmentModule(OpenStackModule):
             self.result.update(connection_info=mask_secrets(connection_info), auth=mask_auth(normalized["auth"]),
                                discovery_auth=mask_auth(normalized["discovery_auth"]))
         self.result.update(targets=normalized["targets"], single_portal=normalized["single_portal"])
+        self.result["host_volume"] = host_volume(self.result)
 
     def report_attachment(self, attachment, status=None, undo=None):
         self.result["attachment_id"] = attachment["id"]

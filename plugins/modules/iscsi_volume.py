@@ -183,6 +183,9 @@ options:
       hwaddress:
         description: MAC address the iface is bound to (any case).
         type: str
+      transport:
+        description: Accepted so that the C(initiator) role's C(initiator_ifaces) list fits unchanged; not used.
+        type: str
   state:
     description: Whether the volume should be attached (map present) or detached.
     type: str
@@ -439,7 +442,8 @@ def argument_spec():
     spec['record_dir'] = dict(type='path', default=DEFAULT_RECORD_DIR)
     spec['discovery'] = dict(type='bool', default=False)
     spec['ifaces'] = dict(type='list', elements='dict', default=[], options=dict(
-        name=dict(type='str', required=True), netdev=dict(type='str'), hwaddress=dict(type='str')))
+        name=dict(type='str', required=True), netdev=dict(type='str'), hwaddress=dict(type='str'),
+        transport=dict(type='str')))
     return spec
 
 

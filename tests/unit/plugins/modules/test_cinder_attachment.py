@@ -113,6 +113,8 @@ def test_present_creates_attachment_and_masks_chap(capsys):
                               "password": "********"}
     assert result["connection_info"]["auth_password"] == "********"
     assert PENDING["connection_info"]["auth_password"] not in out
+    assert result["host_volume"] == {"volume_id": VOL, "attachment_id": NEW_ATT, "targets": result["targets"],
+                                     "auth": result["auth"], "discovery_auth": None, "size_bytes": 1 << 30}
 
 
 def test_present_return_secrets(capsys):
@@ -126,6 +128,7 @@ def test_present_return_secrets(capsys):
     secret = PENDING["connection_info"]["auth_password"]
     assert result["auth"]["password"] == secret
     assert result["connection_info"]["auth_password"] == secret
+    assert result["host_volume"]["auth"]["password"] == secret  # what the role hands to iscsi_volume (no_log)
 
 
 def test_present_is_idempotent_for_attached_volume(capsys):
