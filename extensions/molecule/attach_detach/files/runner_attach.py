@@ -6,7 +6,8 @@
 usage: python runner_attach.py PLAYBOOK_DIR INVENTORY ARTIFACT_DIR VOLUME_ID...
 
 1. detach_volume.yml on a host that never attached: must succeed, change nothing and print no warning.
-2. attach_volume.yml for all volumes at once (min_paths 1): must attach (changes).
+2. attach_volume.yml for all volumes at once (min_paths 1): must attach (changes); the engine's discovery
+   results are kept from its job event.
 3. the same again: must change nothing.
 4. the same in check mode: must change nothing and create no Cinder attachment.
 Then reads each volume's CHAP password from its Cinder attachment and fails when one appears anywhere
@@ -21,6 +22,7 @@ import pathlib
 import sys
 
 import ansible_runner
+import jmespath
 import openstack
 
 
@@ -38,6 +40,13 @@ def changed_total(runner):
 
 def warnings(runner):
     return [line.strip() for line in runner.stdout.read().splitlines() if '[WARNING]' in line]
+
+
+def discoveries(runner):
+    """{volume_id: discovery} from the iscsi_volume result in the job events (volumes that ran discovery)."""
+    volumes = jmespath.search("[?event=='runner_on_ok' && ends_with(event_data.task_action, 'iscsi_volume')]"
+                              ".event_data.res.volumes[?discovery][]", list(runner.events)) or []
+    return dict((volume['volume_id'], volume['discovery']) for volume in volumes)
 
 
 def attachment_ids(storage, volume_ids):
@@ -83,7 +92,8 @@ def main():
         before = attachment_ids(storage, volume_ids)
         runner = run(attach, inventory, volume_ids, data_dir, ident, check)
         summary[ident] = {'rc': runner.rc, 'status': runner.status, 'changed': changed_total(runner),
-                          'new_cinder_attachments': len(set(attachment_ids(storage, volume_ids)) - set(before))}
+                          'new_cinder_attachments': len(set(attachment_ids(storage, volume_ids)) - set(before)),
+                          'discovery': discoveries(runner)}
         if runner.rc != 0:
             problems.append('%s failed' % ident)
         elif ident == 'attach-1' and summary[ident]['changed'] == 0:
