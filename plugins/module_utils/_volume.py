@@ -50,7 +50,8 @@ def checked_volumes(params, read_record):
         except TargetsError as exc:
             raise TargetsError('%s.%s' % (where, exc))
         volumes.append({'volume_id': volume['volume_id'], 'attachment_id': attachment_id, 'targets': targets,
-                        'auth': volume['auth'] or params['auth'], 'discovery_auth': volume['discovery_auth'],
+                        'auth': volume['auth'] or params['auth'],
+                        'discovery_auth': dict({'method': 'CHAP'}, **volume['discovery_auth']) if volume['discovery_auth'] else None,
                         'wwid': wwid or (record or {}).get('wwid'), 'size_bytes': volume['size_bytes'],
                         'previous': record})
     return volumes
@@ -63,7 +64,7 @@ def volumes_problem(volumes, min_paths):
         where = 'volumes[%d] ' % index if len(volumes) > 1 else ''
         if not volume['targets']:
             return where + 'targets is empty'
-        problem = (auth_problem(volume['auth']) or auth_problem(volume.get('discovery_auth'), 'discovery_auth')
+        problem = (auth_problem(volume['auth']) or discovery_auth_problem(volume.get('discovery_auth'))
                    or size_problem(volume.get('size_bytes'), 'size_bytes'))
         if problem:
             return where + problem
@@ -75,6 +76,17 @@ def volumes_problem(volumes, min_paths):
             if auth.setdefault(key, volume['auth']) != volume['auth']:
                 return '%s%s %s is shared with another volume that gives other CHAP credentials' % (where, key[0], key[1])
     return None
+
+
+def discovery_auth_problem(auth):
+    """Why discovery CHAP credentials cannot be used, or None (never quotes a value)."""
+    if not auth:
+        return None
+    unknown = sorted(set(auth) - set(('method', 'username', 'password')))
+    if unknown or not auth.get('username') or not auth.get('password') or auth.get('method', 'CHAP') != 'CHAP':
+        return 'discovery_auth takes username, password and method CHAP%s' % (
+            ' (unknown: %s)' % ', '.join(unknown) if unknown else '')
+    return auth_problem(auth, 'discovery_auth')
 
 
 def sessions_of(targets):

@@ -142,22 +142,11 @@ options:
         description: The size of this volume as Cinder reports it, in bytes, as in O(size_bytes).
         type: int
       discovery_auth:
-        description: Discovery CHAP credentials for O(discovery) on this volume's portal (Cinder's C(discovery_auth_*)).
+        description:
+          - Discovery CHAP credentials for O(discovery) on this volume's portal (Cinder's C(discovery_auth_*)) -
+            C(username), C(password) and optionally C(method) (C(CHAP)), as the C(discovery_auth) value
+            M(cinder_local.iscsi_multipath.cinder_attachment) returns. Never shown in any output.
         type: dict
-        suboptions:
-          method:
-            description: Authentication method.
-            type: str
-            choices: [CHAP]
-            default: CHAP
-          username:
-            description: CHAP user name.
-            type: str
-            required: true
-          password:
-            description: CHAP secret.
-            type: str
-            required: true
   discovery:
     description:
       - Run SendTargets discovery for each volume whose targets all use one portal, and log in to the other portals
@@ -435,9 +424,7 @@ def argument_spec():
     volume = dict((name, copy.deepcopy(spec[name])) for name in ('targets', 'auth', 'wwid', 'size_bytes'))
     volume['volume_id'] = dict(type='str')
     volume['attachment_id'] = dict(type='str')
-    volume['discovery_auth'] = copy.deepcopy(spec['auth'])
-    for name in ('mutual_username', 'mutual_password'):
-        del volume['discovery_auth']['options'][name]
+    volume['discovery_auth'] = dict(type='dict', no_log=True)
     spec['volumes'] = dict(type='list', elements='dict', options=volume)
     spec['record_dir'] = dict(type='path', default=DEFAULT_RECORD_DIR)
     spec['discovery'] = dict(type='bool', default=False)

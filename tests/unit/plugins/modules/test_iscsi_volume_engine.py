@@ -55,6 +55,28 @@ def test_one_portal_is_discovered_and_both_paths_log_in(harness, hosts, args, tm
                 and argv[argv.index('--op') + 1] == 'delete']  # discovery made no record to clean up
 
 
+def test_discovery_chap_is_set_on_the_discovery_record_and_never_shown(harness, hosts, args, tmp_path):
+    _pend(hosts)
+    secret = 'disc$HOME-secret'
+    _volume(args, tmp_path, targets=TARGETS[:1], discovery_auth={'username': 'discoverer', 'password': secret})
+    args['discovery'] = True
+    base = [ADM, '-m', 'discoverydb', '-t', 'sendtargets', '-I', 'default', '-p', A]
+    update = base + ['--op', 'update', '-n', 'discovery.sendtargets.auth.authmethod', '-v', 'CHAP',
+                     '-n', 'discovery.sendtargets.auth.username', '-v', 'discoverer',
+                     '-n', 'discovery.sendtargets.auth.password', '-v', secret]
+    result, failed = harness.run(iscsi_volume.main, args, [
+        call(update), call(base + ['--discover', '--op', 'nonpersistent'], stdout=BOTH_PORTALS)]
+        + _attach_steps(hosts) + [MAPS])
+    assert not failed, result
+    assert result['volumes'][0]['discovery']['added'] == TARGETS[1:] and secret not in json.dumps(result)
+
+
+def test_discovery_auth_other_than_chap_is_refused_before_any_command(harness, args, tmp_path):
+    _volume(args, tmp_path, targets=TARGETS[:1], discovery_auth={'username': 'u', 'password': 'p', 'mutual_password': 'm'})
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and result['msg'] == 'discovery_auth takes username, password and method CHAP (unknown: mutual_password)'
+
+
 def test_a_failed_discovery_warns_and_attaches_the_portal_cinder_gave(harness, hosts, args, tmp_path, warnings):
     hosts.pend_device(0, 5, 1, 'sda', 'naa.60000000000000000000000000000001', SIZE)
     _volume(args, tmp_path, targets=TARGETS[:1])
