@@ -29,9 +29,9 @@ ROUTE = {A: '192.0.2.1 dev eth1 src 192.0.2.10 uid 0 \\    cache \n',
          B: '198.51.100.1 dev eth2 src 198.51.100.10 uid 0 \\    cache \n'}
 
 
-def _volume(args, tmp_path, targets=TARGETS, **extra):
+def _volume(args, tmp_path, targets=None, **extra):
     del args['targets']
-    args.update(volumes=[dict({'volume_id': VOLUME_ID, 'attachment_id': 'att-1', 'targets': targets,
+    args.update(volumes=[dict({'volume_id': VOLUME_ID, 'attachment_id': 'att-1', 'targets': targets or TARGETS,
                                'size_bytes': SIZE}, **extra)],
                 record_dir=str(tmp_path / 'records'))
 
