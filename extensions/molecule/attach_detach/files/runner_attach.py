@@ -45,7 +45,7 @@ def warnings(runner):
 def discoveries(runner):
     """{volume_id: discovery} from the iscsi_volume result in the job events (volumes that ran discovery)."""
     volumes = jmespath.search("[?event=='runner_on_ok' && ends_with(event_data.task_action, 'iscsi_volume')]"
-                              ".event_data.res.volumes[?discovery][]", list(runner.events)) or []
+                              ".event_data.res.volumes[] | [?discovery]", list(runner.events)) or []
     return dict((volume['volume_id'], volume['discovery']) for volume in volumes)
 
 
