@@ -44,6 +44,9 @@ def main():
             info = json.load(handle)
         result.update(normalize_connection_info(info))
         result["connection_info"] = {"driver_volume_type": "iscsi"}
+        result["host_volume"] = {"volume_id": volume, "attachment_id": result["attachment_id"],
+                                 "targets": result["targets"], "auth": result["auth"],
+                                 "discovery_auth": result["discovery_auth"], "size_bytes": None}
     module.exit_json(**result)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandRunner
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, CommandRunner
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import normalize_portal
 
 # route types (first word of a route line; a unicast route shows none) and those that carry no traffic
@@ -201,9 +201,12 @@ class ConnectorIp(CommandRunner):
 
 
 def find_connector_ip(module, addresses):
-    """The connector ip: towards the first routable portal when portal addresses are given, else from the default
-    route / global addresses. Raises CommandError."""
+    """The connector ip: towards the first routable portal when portal addresses are given (none routable: a warning),
+    else from the default route / global addresses. Raises CommandError."""
     finder = ConnectorIp(module)
     if addresses:
-        return finder.for_portals(addresses)
+        try:
+            return finder.for_portals(addresses)
+        except CommandError as exc:  # a storage network down must not stop the attach of what else is reachable
+            module.warn('%s; using the address of the default route instead' % exc.msg.split('; ' + SET_IP)[0])
     return finder.from_host()

@@ -358,7 +358,8 @@ class DeviceManager:
 
     def leftovers(self):
         """What a rollback() could not remove: the map it made and the devices it scanned in that still exist."""
-        left = ['map ' + self.new_map] if self.new_map and self.scsi.dm_name(self.new_map) else []
+        name = self.new_map and self.scsi.dm_name(self.new_map)
+        left = ['map %s (%s)' % (name, self.new_map)] if name else []
         return left + [path['dev'] for path in self.scanned if path['dev'] and self.scsi.device_exists(path['dev'])]
 
     def _predicted(self, paths, missing, stale):

@@ -319,9 +319,11 @@ class VolumeManager:
             try:
                 return managers[index].present(live_targets(self.outcomes, volumes[index]['targets']),
                                                self._volume_params(volumes[index]))
-            except Exception as exc:  # pylint: disable=broad-except  # any failure: roll back, then report it
+            except CommandError as exc:
+                return exc  # present() rolled back its own map and devices
+            except Exception as exc:  # pylint: disable=broad-except  # any other failure: roll back, then report it
                 managers[index].rollback()
-                return exc if isinstance(exc, CommandError) else unexpected(exc)
+                return unexpected(exc)
         devices = in_parallel(attach, list(range(len(volumes))))
         failed = [(index, error) for index, error in enumerate(devices) if isinstance(error, CommandError)]
         if not failed:

@@ -33,7 +33,8 @@ options:
     description:
       - Address of this host on the storage network, reported as C(ip). Used as given, with no lookup.
       - When not given and O(portals) is, the source address the kernel would use to reach the first portal that
-        has a route (C(ip -o route get ADDRESS)). The module fails when no portal has one.
+        has a route (C(ip -o route get ADDRESS)). When no portal has one (a storage network down), a warning, and
+        the address found as without O(portals).
       - When neither is given, the source address of the default route (IPv4, then IPv6), that is its C(src),
         else the source towards its gateway (C(ip -o route get GATEWAY)); else the first global address of
         C(ip -o addr show scope global). Loopback and link-local addresses are never used. The module fails,

@@ -8,6 +8,8 @@ import socket
 
 import pytest
 
+from ansible.module_utils import basic
+
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_connector
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.module_utils import test_connector_ip as ip_out
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call
@@ -150,25 +152,28 @@ def test_ip_from_the_first_portal_with_a_route(harness, initiator_file):
     assert harness.made == [route_get('198.51.100.1'), route_get('127.0.0.1'), route_get('2001:db8::1'), STATUS]
 
 
-def test_no_portal_routed_fails_naming_every_command(harness, initiator_file):
+def test_no_portal_routed_warns_naming_every_command_and_uses_the_default_route(harness, initiator_file, monkeypatch):
+    """A storage network down at a re-run: the connector still gets this host's address."""
+    warned = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda module, text: warned.append(text))
     result, failed = connector_ip(harness, initiator_file, [
         call(route_get('198.51.100.1'), rc=2, stderr=ip_out.NETWORK_UNREACHABLE),
-        call(route_get('10.9.1.1'), rc=2, stderr=ip_out.NO_ROUTE_TO_HOST)],
+        call(route_get('10.9.1.1'), rc=2, stderr=ip_out.NO_ROUTE_TO_HOST),
+        call(SHOW_DEFAULT, stdout=ip_out.DEFAULT_V4_SRC), call(STATUS)],
         portals=['198.51.100.1:3260', '10.9.1.1:3260'])
-    assert failed
-    assert result['msg'] == (
+    assert not failed and result['connector']['ip'] == '203.0.113.9'
+    assert warned == [
         'no route from this host to any portal gives a source address: '
         '`/usr/sbin/ip -o route get 198.51.100.1` failed (rc=2): RTNETLINK answers: Network is unreachable; '
         '`/usr/sbin/ip -o route get 10.9.1.1` failed (rc=2): RTNETLINK answers: No route to host; '
-        'set the ip option to the address of this host on the storage network')
-    assert (result['cmd'], result['rc'], result['stderr']) == (route_get('10.9.1.1'), 2, ip_out.NO_ROUTE_TO_HOST)
-    assert harness.made == [route_get('198.51.100.1'), route_get('10.9.1.1')]  # no multipathd probe
+        'using the address of the default route instead']
 
 
-def test_portal_route_without_usable_source_fails(harness, initiator_file):
+def test_portal_route_without_usable_source_and_no_host_address_fails(harness, initiator_file):
     result, failed = connector_ip(harness, initiator_file, [
-        call(route_get('fe80::1'), stdout=ip_out.GET_V6_LINK_LOCAL)], portals=['[fe80::1%eth0]:3260'])
-    assert failed and result['msg'].startswith('no route from this host to any portal gives a source address: '
+        call(route_get('fe80::1'), stdout=ip_out.GET_V6_LINK_LOCAL),
+        call(SHOW_DEFAULT), call(SHOW_DEFAULT_V6), call(SHOW_GLOBAL)], portals=['[fe80::1%eth0]:3260'])
+    assert failed and result['msg'].startswith('cannot find the address of this host for the connector ip: '
                                                '`/usr/sbin/ip -o route get fe80::1` gave no usable source address')
     assert 'set the ip option' in result['msg']
 

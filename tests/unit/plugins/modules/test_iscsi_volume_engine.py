@@ -13,7 +13,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import isc
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.test_iscsi_volume import (  # noqa: F401  # pylint: disable=unused-import
     A, B, FLUSH, IQN, MAPS, NODE, SECRET, SESSIONS, SIZE, STEPS, TARGETS, TWO_SESSIONS, WWID, _attach_steps,
     _login_lane, _pend, _update_new, args, hosts, warnings)
-from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, parallel, replay
+from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, parallel, replay, with_path_states
 
 VOLUME_ID = '5f2a3c1e-8a6b-4d3f-9c1e-2b7a4d6e8f10'
 ADM = '/usr/sbin/iscsiadm'
@@ -29,9 +29,9 @@ ROUTE = {A: '192.0.2.1 dev eth1 src 192.0.2.10 uid 0 \\    cache \n',
          B: '198.51.100.1 dev eth2 src 198.51.100.10 uid 0 \\    cache \n'}
 
 
-def _volume(args, tmp_path, targets=TARGETS, **extra):
+def _volume(args, tmp_path, targets=None, **extra):
     del args['targets']
-    args.update(volumes=[dict({'volume_id': VOLUME_ID, 'attachment_id': 'att-1', 'targets': targets,
+    args.update(volumes=[dict({'volume_id': VOLUME_ID, 'attachment_id': 'att-1', 'targets': targets or TARGETS,
                                'size_bytes': SIZE}, **extra)],
                 record_dir=str(tmp_path / 'records'))
 
@@ -195,3 +195,18 @@ def test_check_mode_writes_no_record(harness, hosts, args, tmp_path):
     result, failed = harness.run(iscsi_volume.main, args, [
         replay(STEPS['session_none']), replay(STEPS['node_show_missing'], argv=NODE[A] + ['-S'])], check_mode=True)
     assert not failed and result['changed'] and not os.path.exists(args['record_dir'])
+
+
+def test_a_map_the_rollback_cannot_remove_is_left_behind_with_its_sessions(harness, hosts, args, tmp_path, warnings):
+    """The role keeps the Cinder attachment of such a volume: the backend would unmap the LUN under the map."""
+    _pend(hosts)
+    _volume(args, tmp_path)
+    args['map_timeout'] = 1
+    not_usable = call(MAPS['argv'], stdout=with_path_states(MAPS['stdout'], dm_st='failed', chk_st='faulty'))
+    result, failed = harness.run(iscsi_volume.main, args, _attach_steps(hosts) + [not_usable] * 5 + [
+        call(FLUSH['argv'], rc=1, stderr='%s: map in use\n' % WWID),
+        TWO_SESSIONS, TWO_SESSIONS])  # each undo lists the sessions: devices keep both, nothing is logged out
+    assert failed and 'has no usable path' in result['msg'], result
+    assert result['left_behind'] == [{'volume_id': VOLUME_ID, 'devices': ['map %s (dm-0)' % WWID, 'sda', 'sdb']}]
+    assert hosts.exists('sys/block/dm-0') and not os.path.exists(args['record_dir'])
+    assert any('could not remove the map' in warning for warning in warnings)
