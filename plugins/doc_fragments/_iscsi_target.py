@@ -85,8 +85,10 @@ options:
     description:
       - C(node.session.timeo.replacement_timeout), seconds a failed session holds IO before failing it.
       - For a path in a multipath map, multipathd replaces it with its own C(fast_io_fail_tmo).
+      - These five defaults are the collection's session defaults; the C(volume_attach) role and the C(initiator)
+        role's C(iscsid.conf) use the same values.
     type: int
-    default: 15
+    default: 10
   noop_out_interval:
     description: C(node.conn[0].timeo.noop_out_interval), seconds between NOP-Out pings.
     type: int

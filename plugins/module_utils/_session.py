@@ -46,7 +46,7 @@ def session_argument_spec():
             mutual_username=dict(type='str'),
             mutual_password=dict(type='str', no_log=True),
         )),
-        replacement_timeout=dict(type='int', default=15),
+        replacement_timeout=dict(type='int', default=10),
         noop_out_interval=dict(type='int', default=1),
         noop_out_timeout=dict(type='int', default=2),
         login_timeout=dict(type='int', default=5),

@@ -23,7 +23,7 @@ ONE_SESSION = 'tcp: [1] 192.0.2.1:3260,1 %s (non-flash)\n' % IQN
 UPDATE_NEW = replay(STEPS['node_update_a'], argv=STEPS['node_update_a']['argv'] + ['-n', 'node.startup', '-v', 'automatic'])
 SHOW_AUTOMATIC = STEPS['node_show_a']['stdout'].replace('node.startup = manual', 'node.startup = automatic')
 # the timing the capture was made with (the defaults then); test_defaults_* covers today's defaults
-CAPTURED_TIMING = {'noop_out_interval': 5, 'noop_out_timeout': 10, 'login_retries': 2}
+CAPTURED_TIMING = {'replacement_timeout': 15, 'noop_out_interval': 5, 'noop_out_timeout': 10, 'login_retries': 2}
 
 
 @pytest.fixture
@@ -58,8 +58,8 @@ def test_defaults_set_fast_failover_timing_and_bound_the_login(harness, sysfs, a
     for name in CAPTURED_TIMING:
         del args[name]
     sysfs.add_session(2, 1)
-    timing = {'node.conn[0].timeo.noop_out_interval': '1', 'node.conn[0].timeo.noop_out_timeout': '2',
-              'node.session.initial_login_retry_max': '1'}
+    timing = {'node.session.timeo.replacement_timeout': '10', 'node.conn[0].timeo.noop_out_interval': '1',
+              'node.conn[0].timeo.noop_out_timeout': '2', 'node.session.initial_login_retry_max': '1'}
     argv = list(UPDATE_NEW['argv'])
     for index in range(len(argv) - 2):
         if argv[index] == '-n' and argv[index + 1] in timing:

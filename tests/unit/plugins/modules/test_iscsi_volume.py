@@ -53,7 +53,7 @@ RACE_STDERR = (
 def args(tmp_path):
     # the timing the capture was made with (the defaults then)
     return {'targets': TARGETS, 'auth': {'username': 'hmuser', 'password': SECRET},
-            'noop_out_interval': 5, 'noop_out_timeout': 10, 'login_retries': 2,
+            'replacement_timeout': 15, 'noop_out_interval': 5, 'noop_out_timeout': 10, 'login_retries': 2,
             'lock_dir': str(tmp_path / 'locks')}
 
 

@@ -26,7 +26,7 @@ INJECTED = SECRET + '\nnode.startup = automatic'
 
 def _session_args(tmp_path, **auth):
     return {'portal': A, 'iqn': IQN, 'lock_dir': str(tmp_path / 'locks'),
-            'noop_out_interval': 5, 'noop_out_timeout': 10, 'login_retries': 2,
+            'replacement_timeout': 15, 'noop_out_interval': 5, 'noop_out_timeout': 10, 'login_retries': 2,
             'auth': dict({'username': 'hmuser', 'password': 'hmsecret-0001'}, **auth)}
 
 
