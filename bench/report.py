@@ -27,6 +27,16 @@ MEASURES = {  # name: (label, ours via, goal text, goal check on (ours, os_brick
     "detach_s": ("detach of one 2-path volume (s)", VOLUME, "<= 1.0 x os-brick",
                  lambda o, b: o <= b),
 }
+USER_MEASURES = {  # what users run: ours (role), os-brick's measure, goal text, goal check on (role, os-brick)
+    "role_attach_s": ("attach of one 2-portal volume through volume_attach, until a 2-path dm does IO (s)",
+                      "attach_s", "<= 1.5 x os-brick", lambda o, b: o <= 1.5 * b),
+    "role_detach_s": ("detach of that volume through volume_detach (s)", "detach_s", "<= 3 x os-brick",
+                      lambda o, b: o <= 3 * b),
+    "role_scale_16_s": ("16 volumes through volume_attach, against 16 serial connects (s)", "scale_16_s",
+                        "<= 0.6 x os-brick", lambda o, b: o <= 0.6 * b),
+    "role_dead_portal_attach_s": ("attach with one of two portals dropped, through volume_attach (s)",
+                                  "dead_portal_attach_s", "<= 1.0 x os-brick", lambda o, b: o <= b),
+}
 META = ("date", "machine", "kernel", "accel", "runs", "quick", "wall_s", "load_before",
         "load_during", "load_after", "collection_commit", "config")
 EXTRA = {
@@ -137,6 +147,20 @@ def goal_status(name: str, summary: dict) -> str:
     return "met" if check(entry["ours"], entry["os_brick"] or 0) else "missed"
 
 
+def user_rows(summary: dict) -> list:
+    """The headline: each role measure beside the single iscsi_volume call and os-brick, with its goal."""
+    rows = []
+    for name, (label, other, goal, check) in USER_MEASURES.items():
+        role = summary.get(name, {}).get("ours")
+        module, brick = summary.get(other, {}).get("ours"), summary.get(other, {}).get("os_brick")
+        ratio = round(role / brick, 2) if role is not None and brick else None
+        status = ("not measured" if role is None else "no baseline" if not brick
+                  else "met" if check(role, brick) else "missed")
+        rows.append("| %s `%s` | %s | %s | %s | %s | %s | %s |" % (
+            label, name, fmt(role), fmt(module), fmt(brick), fmt(ratio), goal, status))
+    return rows
+
+
 def fmt(value) -> str:
     return "-" if value is None else ("%g" % value if isinstance(value, float) else str(value))
 
@@ -155,6 +179,9 @@ def markdown(summary: dict, meta: dict, notes: list) -> str:
     for key in META:
         if key in meta:
             lines.append("| %s | %s |" % (key, meta[key]))
+    lines += ["", "What users run (medians; ratio = role / os-brick; the single `iscsi_volume` call beside it):", "",
+              "| measure | role | iscsi_volume call | os-brick | ratio | goal | status |",
+              "| --- | --- | --- | --- | --- | --- | --- |"] + user_rows(summary)
     lines += ["", "Medians; ratio = ours / os-brick; n = samples (ours/os-brick).", "",
               "| measure | ours via | ours | os-brick | ratio | n | goal | status |",
               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
