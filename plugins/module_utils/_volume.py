@@ -114,6 +114,19 @@ def announced_targets(volume, announced):
     return volume['targets'] + unique
 
 
+def shared_wwid(devices):
+    """[(index, CommandError)] when two volumes of the call show the same WWID: multipathd would put both in one map,
+    one volume's data under the other's name."""
+    seen = {}
+    for index, device in enumerate(devices):
+        first = seen.setdefault(device.get('wwid'), index) if device.get('wwid') else index
+        if first != index:
+            return [(index, CommandError('volumes[%d] and volumes[%d] show the same WWID %s: one volume at two LUNs, '
+                                         'or a target that gives two LUNs one identity; refused'
+                                         % (first, index, device['wwid'])))]
+    return []
+
+
 def in_parallel(work, items):
     """work(item) for every item, a thread of its own each; results in item order (unexpected errors re-raised)."""
     if len(items) < 2:
@@ -325,7 +338,8 @@ class VolumeManager:
                 managers[index].rollback()
                 return unexpected(exc)
         devices = in_parallel(attach, list(range(len(volumes))))
-        failed = [(index, error) for index, error in enumerate(devices) if isinstance(error, CommandError)]
+        failed = ([(index, error) for index, error in enumerate(devices) if isinstance(error, CommandError)]
+                  or shared_wwid(devices))
         if not failed:
             for result, device in zip(results, devices):
                 result['changed'] = result['changed'] or device.pop('changed')

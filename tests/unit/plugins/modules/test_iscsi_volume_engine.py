@@ -9,6 +9,7 @@ import json
 import os
 import stat
 
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._volume import shared_wwid
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_volume
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.test_iscsi_volume import (  # noqa: F401  # pylint: disable=unused-import
     A, B, FLUSH, IQN, MAPS, NODE, SECRET, SESSIONS, SIZE, STEPS, TARGETS, TWO_SESSIONS, WWID, _attach_steps,
@@ -210,3 +211,12 @@ def test_a_map_the_rollback_cannot_remove_is_left_behind_with_its_sessions(harne
     assert result['left_behind'] == [{'volume_id': VOLUME_ID, 'devices': ['map %s (dm-0)' % WWID, 'sda', 'sdb']}]
     assert hosts.exists('sys/block/dm-0') and not os.path.exists(args['record_dir'])
     assert any('could not remove the map' in warning for warning in warnings)
+
+
+def test_two_volumes_of_one_call_with_one_wwid_are_refused():
+    """Found in the lab: a tgt target whose two LUNs had the same scsi_id gave one map with all four paths."""
+    assert shared_wwid([{'wwid': WWID}, {'wwid': WWID + '2'}]) == []
+    (index, error), = shared_wwid([{'wwid': WWID}, {'wwid': WWID + '2'}, {'wwid': WWID}])
+    assert index == 2 and error.msg == (
+        'volumes[0] and volumes[2] show the same WWID %s: one volume at two LUNs, or a target that gives two LUNs '
+        'one identity; refused' % WWID)
