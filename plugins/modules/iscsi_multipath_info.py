@@ -113,16 +113,15 @@ records:
   description:
     - The attach records of O(volume_ids), by volume ID, as read from O(record_dir). A volume without a
       record is not in it.
-    - Each record is returned as stored. It holds C(version) (absent in records written before it
-      existed), C(volume_id), C(attachment_id), C(wwid), C(device), C(size_bytes), C(targets) and the
-      C(own_sessions) and C(own_nodes) the attach opened or made (each a list of C(portal), C(iqn), C(lun));
-      records written by the roles also hold C(host), C(initiator) and C(controller). No secret is in it.
+    - Each record is returned as stored, in the format M(cinder_local.iscsi_multipath.iscsi_volume) writes
+      (see its RV(cinder_local.iscsi_multipath.iscsi_volume#module:volumes)) - C(version), C(volume_id),
+      C(attachment_id), C(wwid), C(device), C(size_bytes), C(targets) and the C(own_sessions) and C(own_nodes)
+      its attaches opened or made (each a list of C(portal), C(iqn), C(lun)). No secret is in it.
   returned: when O(gather) has V(records)
   type: dict
   sample: {"0b5f2a4e-8c1d-4f6a-9e3b-2d7c1a9f0e11": {
             version: 1, volume_id: 0b5f2a4e-8c1d-4f6a-9e3b-2d7c1a9f0e11,
-            attachment_id: 5d1c0e7b-3a2f-4b9c-8d6e-0f1a2b3c4d55, host: compute-1,
-            initiator: "iqn.1994-05.com.redhat:compute-1", controller: controller-1,
+            attachment_id: 5d1c0e7b-3a2f-4b9c-8d6e-0f1a2b3c4d55,
             wwid: 360000000000000000e00000000010001, device: /dev/mapper/360000000000000000e00000000010001,
             size_bytes: 1073741824,
             targets: [{portal: "192.0.2.1:3260", iqn: "iqn.2010-10.org.openstack:volume-1", lun: 1}],
