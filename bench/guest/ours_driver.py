@@ -34,10 +34,7 @@ def run_playbook(play: str, extra: dict, args: argparse.Namespace) -> tuple[list
     timer = os.path.join(WORK, "timer-%s-%d.jsonl" % (play, os.getpid()))
     vars_file = os.path.join(WORK, "vars-%d.json" % os.getpid())
     extra = dict(extra, bench_mode=args.mode, bench_guest_dir=HERE,
-                 ansible_python_interpreter=args.interpreter,
-                 bench_role_defaults_file=os.path.join(
-                     args.collections, "ansible_collections", "cinder_local", "iscsi_multipath",
-                     "roles", "volume_attach", "defaults", "main.yml"))
+                 ansible_python_interpreter=args.interpreter)
     with open(vars_file, "w", encoding="utf-8") as handle:
         json.dump(extra, handle)
     ci_dir = os.path.dirname(os.path.abspath(args.ci[0])) if args.ci else WORK
