@@ -266,7 +266,7 @@ main() {
     meta runs "cycles $RUNS (roles: $ROLE_RUNS, module chain: $CHAIN_RUNS); stall and dead portal: $SLOW_RUNS (roles: 1); scale: $SCALE_RUNS each (roles: 1)"
     meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
     meta quick "$([ $QUICK = 1 ] && echo yes || echo no)"
-    meta config "io_stall/io_errors/path_back: ours on the collection's defaults (roles initiator + multipath; iscsi_volume with the volume_attach role's session defaults), os-brick on Debian's (iscsid.conf as shipped, no multipath.conf); every other measure: both on the collection's configuration"
+    meta config "io_stall/io_errors/path_back: ours on the collection's defaults (roles initiator + multipath; iscsi_volume's session defaults, which the volume_attach role uses), os-brick on Debian's (iscsid.conf as shipped, no multipath.conf); every other measure: both on the collection's configuration"
     make_collection
     make_volumes
     while sleep 30; do cut -d' ' -f1 /proc/loadavg; done > "$OUT/load.txt" &
