@@ -152,7 +152,9 @@ def user_rows(summary: dict) -> list:
     rows = []
     for name, (label, other, goal, check) in USER_MEASURES.items():
         role = summary.get(name, {}).get("ours")
-        module, brick = summary.get(other, {}).get("ours"), summary.get(other, {}).get("os_brick")
+        entry = summary.get(other, {})
+        module = entry.get("ours") if entry.get("via") != ROLE else None  # not the role's value filled in
+        brick = entry.get("os_brick")
         ratio = round(role / brick, 2) if role is not None and brick else None
         status = ("not measured" if role is None else "no baseline" if not brick
                   else "met" if check(role, brick) else "missed")
