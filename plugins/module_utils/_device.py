@@ -252,6 +252,8 @@ class DeviceManager:
         for path in paths:
             if path['dev']:
                 self._read_identity(path)
+                if path['wwid'] is None and self.scsi.rescan_device(path['dev']):
+                    self._read_identity(path)  # VPD page 0x83 not read yet (seen under heavy load): read it again
 
     def present(self, targets, params):
         paths, missing = self.paths(targets)

@@ -12,7 +12,7 @@ import stat
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._volume import shared_wwid
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_volume
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.test_iscsi_volume import (  # noqa: F401  # pylint: disable=unused-import
-    A, B, FLUSH, IQN, MAPS, NODE, SECRET, SESSIONS, SIZE, STEPS, TARGETS, TWO_SESSIONS, WWID, _attach_steps,
+    A, B, FLUSH, IQN, MAPS, NODE, SECRET, SESSIONS, SIZE, STEPS, SYSFS_WWID, TARGETS, TWO_SESSIONS, WWID, _attach_steps,
     _login_lane, _pend, _update_new, args, hosts, warnings)
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, parallel, replay, with_path_states
 
@@ -220,3 +220,13 @@ def test_two_volumes_of_one_call_with_one_wwid_are_refused():
     assert index == 2 and error.msg == (
         'volumes[0] and volumes[2] show the same WWID %s: one volume at two LUNs, or a target that gives two LUNs '
         'one identity; refused' % WWID)
+
+
+def test_a_new_device_whose_wwid_cannot_be_read_yet_is_rescanned_once(harness, hosts, args):
+    """Lab, a 2-core host at load 4: a freshly scanned device without a readable WWID failed the soak."""
+    hosts.pend_device(0, 5, 1, 'sda', '', SIZE)
+    hosts.reuse_lun('sda', SYSFS_WWID, SIZE)  # what the kernel reads on the device's rescan
+    hosts.pend_device(1, 6, 1, 'sdb', SYSFS_WWID, SIZE)
+    result, failed = harness.run(iscsi_volume.main, args, _attach_steps(hosts) + [MAPS])
+    assert not failed, result
+    assert result['wwid'] == WWID and hosts.read('sys/block/sda/device/rescan') == '1'
