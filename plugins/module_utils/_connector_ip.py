@@ -40,7 +40,7 @@ def usable_address(text):
     return str(address)
 
 
-def _route_fields(line):
+def route_fields(line):
     """(route type or '', {keyword: value}) of one ``ip -o route`` line (the first value of a repeated keyword)."""
     words = line.replace('\\', ' ').split()
     kind = words[0] if words and words[0] in ROUTE_TYPES else ''
@@ -56,7 +56,7 @@ def route_source(text):
     type, no ``src``, or a loopback/link-local one)."""
     for line in (text or '').splitlines():
         if line.strip():
-            kind, fields = _route_fields(line)
+            kind, fields = route_fields(line)
             if kind in DEAD_ROUTE_TYPES:
                 return None
             return usable_address(fields.get('src'))
@@ -72,7 +72,7 @@ def default_route(text):
         words = line.replace('\\', ' ').split()
         if not words or words[0] != 'default':
             continue
-        dummy, fields = _route_fields(line)
+        dummy, fields = route_fields(line)
         try:
             metric = int(fields.get('metric', '0'))
         except ValueError:

@@ -13,13 +13,13 @@ that has no route, gets ``default``. ``ip route get`` only reads the routing tab
 
 from __future__ import annotations
 
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._connector_ip import route_fields
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandRunner
 
 
 def route_device(route):
     """The output device of one `ip -o route get` line ('' when there is none)."""
-    words = route.split()
-    return words[words.index('dev') + 1] if 'dev' in words[:-1] else ''
+    return route_fields(route)[1].get('dev', '')
 
 
 def link_macs(lines):
