@@ -5,6 +5,8 @@
 # Everything that touches the data path runs inside the lab guest (bench/guest/*.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+exec 9>"${LAB_LOCK:-/tmp/cinder-local-lab.lock}"  # one lab user at a time (see tools/molecule.sh)
+flock 9
 REPO=$PWD
 QUICK=0
 [ "${1:-}" = --quick ] && QUICK=1

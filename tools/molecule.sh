@@ -7,6 +7,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH"
 
+# One lab user at a time on this machine (molecule installs the collection into a shared path, and two TCG
+# labs at once slow both): wait for the lab lock that bench/run.sh takes too.
+exec 9>"${LAB_LOCK:-/tmp/cinder-local-lab.lock}"
+flock 9
+
 if [ $# -gt 0 ]; then
     scenarios=("$@")
 else
