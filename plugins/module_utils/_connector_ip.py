@@ -7,7 +7,7 @@
 
 """The connector ``ip``: the source address the kernel's routing table gives towards the storage.
 
-Only ``ip route get`` / ``ip route show`` / ``ip addr show`` are run: they read the kernel's tables and send nothing
+Only ``ip route get`` / ``ip route show`` / ``ip addr show`` are asked: they read the kernel's tables and send nothing
 on the network. The parsers are pure functions of the ``ip -o`` output (standard library only).
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, CommandRunner
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import normalize_portal
 
 # route types (first word of a route line; a unicast route shows none) and those that carry no traffic
@@ -128,26 +128,23 @@ def _describe(argv, rc, stderr):
     return text
 
 
-class ConnectorIp(CommandRunner):
-    """Finds the connector ``ip`` with read-only ``ip`` commands (the binary looked up on first use)."""
+class ConnectorIp:
+    """Finds the connector ``ip`` from the answers of read-only ``ip`` commands: ask(argv) -> (rc, stdout, stderr)."""
 
-    COMMANDS = ('timeout', 'ip')
-
-    def __init__(self, module, timeout=10):
-        super().__init__(module, timeout=timeout)
+    def __init__(self, ask):
+        self.ask = ask
         self.tried = []  # one sentence per lookup that gave nothing, for the final error
         self.last = None
 
     def _ip(self, *args):
-        argv = [self.bin('ip')] + list(args)
-        rc, out, err = self._run_command(argv)
+        argv = ['ip'] + list(args)
+        rc, out, err = self.ask(argv)
         self.last = (argv, rc, out, err)
         return argv, rc, out, err
 
     def _fail(self, msg):
         argv, rc, out, err = self.last
-        return self.error('%s: %s; %s' % (msg, '; '.join(self.tried), SET_IP), argv, rc, out, err)
-
+        return CommandError('%s: %s; %s' % (msg, '; '.join(self.tried), SET_IP), argv, rc, out, err)
     def source_to(self, address):
         """The source address of the kernel's route to address, or None (the reason kept in self.tried)."""
         argv, rc, out, err = self._ip('-o', 'route', 'get', address)
@@ -200,13 +197,13 @@ class ConnectorIp(CommandRunner):
         raise self._fail('cannot find the address of this host for the connector ip')
 
 
-def find_connector_ip(module, addresses):
-    """The connector ip: towards the first routable portal when portal addresses are given (none routable: a warning),
-    else from the default route / global addresses. Raises CommandError."""
-    finder = ConnectorIp(module)
+def find_connector_ip(ask, addresses, warn):
+    """The connector ip: towards the first routable portal when portal addresses are given (none routable: a warning
+    through warn), else from the default route / global addresses. ask: see ConnectorIp. Raises CommandError."""
+    finder = ConnectorIp(ask)
     if addresses:
         try:
             return finder.for_portals(addresses)
         except CommandError as exc:  # a storage network down must not stop the attach of what else is reachable
-            module.warn('%s; using the address of the default route instead' % exc.msg.split('; ' + SET_IP)[0])
+            warn('%s; using the address of the default route instead' % exc.msg.split('; ' + SET_IP)[0])
     return finder.from_host()

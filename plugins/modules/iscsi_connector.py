@@ -20,7 +20,13 @@ description:
   - Finds the connector C(ip), when O(ip) is not given, in the kernel's routing table (C(ip route get),
     C(ip route show), C(ip addr show)), never from the host name (which resolves to C(127.0.1.1) on Debian).
     These commands only read the kernel's tables; nothing is sent on the network.
+  - With O(volume_ids), also reads the attach records of those volumes (RV(records)): with the connector, all a
+    play needs before it asks Cinder.
   - Changes nothing on the host.
+  - An action plugin: the host is read with one shell command (C(cat), C(stat), C(uname), C(ip), C(multipathd),
+    each under C(timeout)) and the answer is built on the controller, so no Python starts on the host. A second
+    command follows only when a route lookup needs another one (the gateway of the default route, or the portals
+    of the records read).
 extends_documentation_fragment:
   - cinder_local.iscsi_multipath._attributes
   - cinder_local.iscsi_multipath._attributes.INFO_MODULE
@@ -47,6 +53,20 @@ options:
       - Checked even when O(ip) is given. An empty list means none.
     type: list
     elements: str
+  volume_ids:
+    description:
+      - Cinder volumes whose attach records are read into RV(records). A volume without a record is left out.
+      - The portals of the records read are used, after O(portals), to find O(ip).
+    type: list
+    elements: str
+    default: []
+  record_dir:
+    description:
+      - Directory of the attach records, C(<volume_id>.json), as M(cinder_local.iscsi_multipath.iscsi_volume)
+        writes them. A directory others can write, or a record that is not a regular file, names another volume
+        or is not valid JSON, fails the task.
+    type: path
+    default: /var/lib/cinder_local/attachments
   host:
     description: Host name reported to Cinder. Defaults to the system host name.
     type: str
@@ -62,10 +82,12 @@ requirements:
   - open-iscsi (initiator name file)
   - iproute2 (the C(ip) command, when O(ip) is not given)
   - multipath-tools (for O(multipath=true))
+  - coreutils (C(timeout), C(cat), C(stat), C(uname)) and a POSIX shell
 author:
   - cinder_local maintainers (@cinder-local)
 seealso:
   - module: cinder_local.iscsi_multipath.iscsi_session
+  - module: cinder_local.iscsi_multipath.iscsi_multipath_info
 """
 
 EXAMPLES = r"""
@@ -84,6 +106,14 @@ EXAMPLES = r"""
 
 - name: Describe this host, reporting the source address of its default route
   cinder_local.iscsi_multipath.iscsi_connector:
+  register: host_connector
+
+- name: Describe this host and read the attach records of two volumes (one command on the host)
+  cinder_local.iscsi_multipath.iscsi_connector:
+    volume_ids:
+      - 0b5f2a4e-8c1d-4f6a-9e3b-2d7c1a9f0e11
+      - 7c2d9e1f-4a3b-4c5d-8e6f-1a2b3c4d5e6f
+  become: true
   register: host_connector
 
 - name: Show the initiator name
@@ -130,117 +160,22 @@ connector:
       type: bool
       sample: false
 multipathd_running:
-  description: Whether multipathd answered.
+  description: Whether multipathd answered (false when O(multipath=false): it is not asked then).
   returned: success
   type: bool
   sample: true
+records:
+  description:
+    - The attach records of O(volume_ids), by volume ID, as stored (the format
+      M(cinder_local.iscsi_multipath.iscsi_multipath_info) documents in its RV(cinder_local.iscsi_multipath.iscsi_multipath_info#module:records)).
+      A volume without a record is not in it. No secret is in it.
+  returned: when O(volume_ids) is given
+  type: dict
+  sample: {"0b5f2a4e-8c1d-4f6a-9e3b-2d7c1a9f0e11": {
+            version: 1, volume_id: 0b5f2a4e-8c1d-4f6a-9e3b-2d7c1a9f0e11,
+            attachment_id: 5d1c0e7b-3a2f-4b9c-8d6e-0f1a2b3c4d55,
+            wwid: 360000000000000000e00000000010001, device: /dev/mapper/360000000000000000e00000000010001,
+            size_bytes: 1073741824,
+            targets: [{portal: "192.0.2.1:3260", iqn: "iqn.2010-10.org.openstack:volume-1", lun: 1}],
+            own_sessions: [], own_nodes: []}}
 """
-
-import platform
-import socket
-import sys
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._connector_ip import (
-    check_portals,
-    find_connector_ip,
-)
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
-    TargetsError,
-    is_standard_iscsi_name,
-)
-
-
-class InitiatorError(Exception):
-    """The initiator name file is missing or malformed."""
-
-
-def parse_initiator_name(text, path):
-    """The IQN from an initiatorname.iscsi file; raise InitiatorError naming the file otherwise."""
-    names = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith('#'):
-            key, sep, value = line.partition('=')
-            if sep and key.strip() == 'InitiatorName':
-                names.append(value.strip())
-    if not names:
-        raise InitiatorError('%s has no InitiatorName= line (generate one with iscsi-iname)' % path)
-    if len(names) > 1:
-        raise InitiatorError('%s has %d InitiatorName= lines, expected one' % (path, len(names)))
-    if not is_standard_iscsi_name(names[0]):
-        raise InitiatorError('%s: InitiatorName %r is not an iSCSI name (iqn./eui./naa.)' % (path, names[0]))
-    return names[0]
-
-
-def read_initiator_name(path):
-    try:
-        with open(path) as handle:
-            text = handle.read()
-    except (IOError, OSError) as exc:
-        raise InitiatorError('cannot read %s (is open-iscsi installed?): %s' % (path, exc.strerror)) from None
-    return parse_initiator_name(text, path)
-
-
-def connector_ip(module, ip, portals):
-    """O(ip) as given; else the source address towards the storage (or of the default route)."""
-    try:
-        addresses = check_portals(portals)
-    except TargetsError as exc:
-        module.fail_json(msg=str(exc))
-    if ip:
-        return ip
-    try:
-        return find_connector_ip(module, addresses)
-    except CommandError as exc:
-        module.fail_json(**exc.fail_kwargs())
-
-
-def multipathd_running(module):
-    if not module.get_bin_path('multipathd'):
-        return False
-    return Multipath(module, timeout=10).is_running()
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            initiator_file=dict(type='path', default='/etc/iscsi/initiatorname.iscsi'),
-            ip=dict(type='str'),
-            portals=dict(type='list', elements='str'),
-            host=dict(type='str'),
-            multipath=dict(type='bool', default=True),
-            enforce_multipath=dict(type='bool', default=False),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    try:
-        initiator = read_initiator_name(params['initiator_file'])
-    except InitiatorError as exc:
-        module.fail_json(msg=str(exc))
-    ip = connector_ip(module, params['ip'], params['portals'])
-    running = multipathd_running(module)
-    if params['multipath'] and not running:
-        if params['enforce_multipath']:
-            module.fail_json(msg='enforce_multipath is true but multipathd does not answer (multipathd show status)')
-        module.warn('multipathd does not answer: reporting multipath=false, Cinder will give one portal')
-    host = params['host'] or socket.gethostname()
-    connector = {
-        'initiator': initiator,
-        'ip': ip,
-        'host': host,
-        'multipath': bool(params['multipath'] and running),
-        'enforce_multipath': params['enforce_multipath'],
-        'platform': platform.machine(),
-        'os_type': sys.platform,
-        'do_local_attach': False,
-    }
-    module.exit_json(changed=False, connector=connector, multipathd_running=running)
-
-
-if __name__ == '__main__':
-    main()
