@@ -20,16 +20,20 @@ description:
   - Finds the connector C(ip), when O(ip) is not given, in the kernel's routing table (C(ip route get),
     C(ip route show), C(ip addr show)), never from the host name (which resolves to C(127.0.1.1) on Debian).
     These commands only read the kernel's tables; nothing is sent on the network.
-  - With O(volume_ids), also reads the attach records of those volumes (RV(records)): with the connector, all a
-    play needs before it asks Cinder.
+  - With O(volume_ids), also reads the attach records of those volumes (RV(records)), so that one task gives
+    all a play needs before it asks Cinder.
   - Changes nothing on the host.
-  - An action plugin: the host is read with one shell command (C(cat), C(stat), C(uname), C(ip), C(multipathd),
+  - Runs as an action plugin. The host is read with one shell command (C(cat), C(stat), C(uname), C(ip), C(multipathd),
     each under C(timeout)) and the answer is built on the controller, so no Python starts on the host. A second
     command follows only when a route lookup needs another one (the gateway of the default route, or the portals
     of the records read).
 extends_documentation_fragment:
   - cinder_local.iscsi_multipath._attributes
   - cinder_local.iscsi_multipath._attributes.INFO_MODULE
+attributes:
+  action:
+    description: Runs on the controller as an action plugin; the host is only read with shell commands.
+    support: full
 options:
   initiator_file:
     description: File holding the open-iscsi initiator name.
@@ -160,7 +164,7 @@ connector:
       type: bool
       sample: false
 multipathd_running:
-  description: Whether multipathd answered (false when O(multipath=false): it is not asked then).
+  description: Whether multipathd answered (false when O(multipath=false), as it is not asked then).
   returned: success
   type: bool
   sample: true
