@@ -145,6 +145,7 @@ class ConnectorIp:
     def _fail(self, msg):
         argv, rc, out, err = self.last
         return CommandError('%s: %s; %s' % (msg, '; '.join(self.tried), SET_IP), argv, rc, out, err)
+
     def source_to(self, address):
         """The source address of the kernel's route to address, or None (the reason kept in self.tried)."""
         argv, rc, out, err = self._ip('-o', 'route', 'get', address)
