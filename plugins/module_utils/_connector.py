@@ -15,7 +15,6 @@ output back, each command's combined stdout and stderr with its exit status.
 
 from __future__ import annotations
 
-import json
 import posixpath
 import shlex
 
@@ -23,7 +22,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._conn
     check_portals, find_connector_ip)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import daemon_answer_ok
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import (
-    DEFAULT_RECORD_DIR, RecordError, record_file, record_problem)
+    DEFAULT_RECORD_DIR, RecordError, parse_record, record_file)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import (
     TargetsError, is_standard_iscsi_name)
@@ -134,14 +133,7 @@ def parse_records(record_dir, volume_ids, answers):
         rc, text = answers[('cat', '--', path)]
         if rc != 0:
             raise RecordError('cannot read %s: %s' % (path, error_reason(text)))
-        try:
-            record = json.loads(text)
-        except ValueError as exc:
-            raise RecordError('%s is not valid JSON: %s' % (path, exc))
-        problem = record_problem(record, volume_id)
-        if problem:
-            raise RecordError('%s %s' % (path, problem))
-        records[volume_id] = record
+        records[volume_id] = parse_record(text, path, volume_id)
     return records
 
 

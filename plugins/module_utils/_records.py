@@ -131,10 +131,15 @@ def read_record(record_dir, volume_id):
             return None
         raise RecordError('cannot open %s: %s' % (path, exc.strerror))
     with os.fdopen(fd, 'r') as handle:
-        try:
-            record = json.load(handle)
-        except ValueError as exc:
-            raise RecordError('%s is not valid JSON: %s' % (path, exc))
+        return parse_record(handle.read(), path, volume_id)
+
+
+def parse_record(text, path, volume_id):
+    """The record of volume_id in text (read from path); raise RecordError when it is not valid JSON or not usable."""
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        raise RecordError('%s is not valid JSON: %s' % (path, exc))
     problem = record_problem(record, volume_id)
     if problem:
         raise RecordError('%s %s' % (path, problem))

@@ -176,10 +176,6 @@ records:
   returned: when O(volume_ids) is given
   type: dict
   sample: {"0b5f2a4e-8c1d-4f6a-9e3b-2d7c1a9f0e11": {
-            version: 1, volume_id: 0b5f2a4e-8c1d-4f6a-9e3b-2d7c1a9f0e11,
-            attachment_id: 5d1c0e7b-3a2f-4b9c-8d6e-0f1a2b3c4d55,
-            wwid: 360000000000000000e00000000010001, device: /dev/mapper/360000000000000000e00000000010001,
-            size_bytes: 1073741824,
-            targets: [{portal: "192.0.2.1:3260", iqn: "iqn.2010-10.org.openstack:volume-1", lun: 1}],
-            own_sessions: [], own_nodes: []}}
+            version: 1, volume_id: 0b5f2a4e-8c1d-4f6a-9e3b-2d7c1a9f0e11, attachment_id: 5d1c0e7b-3a2f-4b9c-8d6e-0f1a2b3c4d55,
+            targets: [{portal: "192.0.2.1:3260", iqn: "iqn.2010-10.org.openstack:volume-1", lun: 1}]}}
 """
