@@ -121,7 +121,7 @@ def volume_problems(health):
     if health['active_paths'] < health['expected_paths']:
         problems.append('%d of %d paths active' % (health['active_paths'], health['expected_paths']))
     problems += ['no session to %s %s' % (s['portal'], s['iqn']) for s in health['missing_sessions']]
-    problems += ['path %s: %s' % (path['summary'], path['state']) for path in health['paths']
+    problems += ['path ' + path['summary'] for path in health['paths']
                  if path['state'] in ('failed', 'no_device', 'not_in_map')]
     if health['foreign_paths']:
         problems.append('the map holds %s, not a device at one of the volume\'s targets' % ', '.join(

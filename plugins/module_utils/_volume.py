@@ -453,7 +453,7 @@ class VolumeManager:
             params = self._template(entry, targets, sessions, settings)
             if params is None:
                 outcomes.append({'portal': entry['portal'], 'iqn': entry['iqn'], 'error': 'no node record of the '
-                                 "volume's targets to take the CHAP and timeouts of a login from"})
+                                 "volume's targets to copy the CHAP and timeouts from (attach the volume again)"})
             else:
                 ready.append(dict(entry, params=params))
         outcomes += in_parallel(lambda entry: self._login(entry, sessions), ready)
@@ -466,8 +466,8 @@ class VolumeManager:
                 record['volume_id'], missing['portal'], missing['iqn'], missing['lun'], missing['reason']))
         live = live_targets(portals, targets)
         if not live:
-            raise CommandError('no path of volume %s logged in: %s' % (record['volume_id'], '; '.join(
-                '%s: %s' % (missing['portal'], missing['reason']) for missing in result['missing_paths'])))
+            raise CommandError('no path logged in: %s' % '; '.join(
+                '%s: %s' % (missing['portal'], missing['reason']) for missing in result['missing_paths']))
         devices = self._devices()
         params = dict(self.params, wwid=record['wwid'], size_bytes=None, min_paths=1)
         try:
