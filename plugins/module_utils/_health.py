@@ -142,6 +142,25 @@ def volume_summary(health):
     return text + (': ' + '; '.join(problems) if problems else '')
 
 
+def unrecorded_health(volume_id, record_dir):
+    """The health of a volume asked for that has no attach record: missing (not attached to this host)."""
+    problem = 'no attach record in %s: not attached to this host' % record_dir
+    return {'volume_id': volume_id, 'wwid': None, 'device': None, 'dm': None, 'map_state': None, 'expected_paths': 0,
+            'active_paths': 0, 'paths': [], 'missing_sessions': [], 'map_size_bytes': None, 'cinder_size_bytes': None,
+            'foreign_paths': [], 'problems': [problem], 'status': 'missing',
+            'summary': '%s: missing, %s' % (volume_id, problem)}
+
+
+def summary_lines(health):
+    """One line per volume followed by one line per path of it (indented)."""
+    return [line for volume in health for line in [volume['summary']] + ['  ' + path['summary'] for path in volume['paths']]]
+
+
+def problem_lines(health):
+    """The summary of each volume that is not healthy."""
+    return [volume['summary'] for volume in health if volume['status'] != 'healthy']
+
+
 def needs_heal(health):
     """True when a heal can bring back a path: a missing session, LUN device or map membership, or no map."""
     return health['status'] == 'missing' or any(path['state'] in HEALABLE for path in health['paths'])
@@ -186,11 +205,16 @@ def read_sessions(iscsiadm, scsi):
     return sessions
 
 
-def read_health(records, sessions, maps, scsi, cinder_sizes=None):
-    """volume_health() of each record, the size of its map read from sysfs."""
+def read_health(volume_ids, records, record_dir, sessions, maps, scsi, cinder_sizes=None):
+    """The health of each volume of volume_ids: volume_health() of its record ({volume_id: record}), the size of its
+    map read from sysfs; unrecorded_health() without a record."""
     found = []
-    for record in records:
+    for volume_id in volume_ids:
+        record = records.get(volume_id)
+        if record is None:
+            found.append(unrecorded_health(volume_id, record_dir))
+            continue
         entry = map_of_wwid(maps, record['wwid'])
         size = scsi.size_bytes(entry['dm']) if entry and entry['dm'] else None
-        found.append(volume_health(record, sessions, maps, size, (cinder_sizes or {}).get(record['volume_id'])))
+        found.append(volume_health(record, sessions, maps, size, (cinder_sizes or {}).get(volume_id)))
     return found

@@ -51,7 +51,8 @@ options:
       - The Cinder volumes whose attach records are read when O(gather) has V(records); required then.
       - The volumes whose health is told when O(gather) has V(health); empty means every volume with a record in
         O(record_dir).
-      - A volume without a record is left out of RV(records) and RV(health).
+      - A volume without a record is left out of RV(records); in RV(health) it is C(missing) (not attached to
+        this host).
     type: list
     elements: str
     default: []
@@ -155,11 +156,12 @@ records:
             own_nodes: [{portal: "192.0.2.1:3260", iqn: "iqn.2010-10.org.openstack:volume-1", lun: 1}]}}
 health:
   description:
-    - The health of each volume with an attach record (in the order of O(volume_ids), else sorted by volume ID).
-    - C(volume_id), C(wwid) and C(device) (from the record).
+    - The health of each volume of O(volume_ids) (in that order), else of each volume with an attach record (sorted
+      by volume ID).
+    - C(volume_id), C(wwid) and C(device) (from the record; C(null) without one).
     - C(status) - C(healthy); C(degraded) when a path is not C(active), the map holds a device that is not at
       one of the record's targets, or the map is not the size O(volume_sizes) gives; C(missing) when no map of
-      the record's WWID exists.
+      the record's WWID exists, or the volume has no record (then C(expected_paths) is 0 and C(paths) empty).
     - C(problems) - what keeps the volume from being healthy, one sentence each (empty when healthy).
     - C(summary) - one line that tells the status, the active and expected paths, the map and the problems.
     - C(expected_paths) (the record's targets) and C(active_paths) (those whose C(state) is C(active)).
@@ -207,7 +209,8 @@ health_problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._health import read_health, read_sessions
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._health import (
+    problem_lines, read_health, read_sessions, summary_lines)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import (
@@ -255,13 +258,12 @@ def gather_records(record_dir, volume_ids):
 
 
 def gather_health(module, iscsiadm, multipath, scsi, record_dir, volume_ids, volume_sizes):
-    """(health, summary lines, problem lines) of the volumes with a record (volume_ids, else every record)."""
-    records = gather_records(record_dir, volume_ids or record_ids(record_dir))
+    """(health, summary lines, problem lines) of volume_ids, else of every volume with a record."""
+    volume_ids = volume_ids or record_ids(record_dir)
+    records = gather_records(record_dir, volume_ids)
     sessions = read_sessions(iscsiadm, scsi) if module.get_bin_path('iscsiadm') else []
-    maps = gather_maps(module, multipath)[1]
-    health = read_health(list(records.values()), sessions, maps, scsi, volume_sizes)
-    summary = [line for volume in health for line in [volume['summary']] + ['  ' + p['summary'] for p in volume['paths']]]
-    return health, summary, [volume['summary'] for volume in health if volume['status'] != 'healthy']
+    health = read_health(volume_ids, records, record_dir, sessions, gather_maps(module, multipath)[1], scsi, volume_sizes)
+    return health, summary_lines(health), problem_lines(health)
 
 
 def gather(module, iscsiadm, multipath, scsi, parts=None, record_dir=DEFAULT_RECORD_DIR, volume_ids=(),

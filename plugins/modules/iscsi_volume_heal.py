@@ -57,7 +57,7 @@ options:
   volume_ids:
     description:
       - The Cinder volumes to heal. Empty means every volume with an attach record in O(record_dir).
-      - A volume without a record is left out (a warning names it).
+      - A volume without a record cannot be healed - a warning names it, and it is C(missing) in RV(health).
     type: list
     elements: str
     default: []
@@ -165,7 +165,7 @@ volumes:
             by_id: /dev/disk/by-id/dm-uuid-mpath-360000000000000000e00000000010001, replaced_devices: []}]
 health:
   description:
-    - The health of every volume of O(volume_ids) (every record) after the heal (before it, in check mode), as
+    - The health of every volume of O(volume_ids) (of every record) after the heal (before it, in check mode), as
       M(cinder_local.iscsi_multipath.iscsi_multipath_info) returns it in its
       RV(cinder_local.iscsi_multipath.iscsi_multipath_info#module:health) - C(volume_id), C(wwid), C(device),
       C(status), C(problems), C(summary), C(expected_paths), C(active_paths), C(dm), C(map_state),
@@ -205,7 +205,7 @@ import copy
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._health import (
-    needs_heal, read_health, read_sessions)
+    needs_heal, problem_lines, read_health, read_sessions, summary_lines)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._ifaces import Routes, ifaces_problem
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
@@ -246,22 +246,23 @@ def options_problem(params):
 
 
 def read_records(module, record_dir, volume_ids):
-    """The records of volume_ids (every record when empty); a volume without one is warned about and left out."""
-    records = []
-    for volume_id in volume_ids or record_ids(record_dir):
+    """({volume_id: record}, the volume ids asked for: volume_ids, else those of every record); a volume without a
+    record is warned about."""
+    volume_ids = volume_ids or record_ids(record_dir)
+    records = {}
+    for volume_id in volume_ids:
         record = read_record(record_dir, volume_id)
         if record is None:
             module.warn('volume %s has no attach record in %s: not healed' % (volume_id, record_dir))
         else:
-            records.append(record)
-    return records
+            records[volume_id] = record
+    return records, volume_ids
 
 
-def host_health(iscsiadm, multipath, scsi, records):
-    """(health, summary lines, problem lines) of the records' volumes now."""
-    health = read_health(records, read_sessions(iscsiadm, scsi), multipath.maps(), scsi)
-    summary = [line for volume in health for line in [volume['summary']] + ['  ' + p['summary'] for p in volume['paths']]]
-    return health, summary, [volume['summary'] for volume in health if volume['status'] != 'healthy']
+def host_health(iscsiadm, multipath, scsi, records, volume_ids, record_dir):
+    """(health, summary lines, problem lines) of the volumes now."""
+    health = read_health(volume_ids, records, record_dir, read_sessions(iscsiadm, scsi), multipath.maps(), scsi)
+    return health, summary_lines(health), problem_lines(health)
 
 
 def heal_one(manager, record, params):
@@ -289,14 +290,15 @@ def main():
         if runner:
             runner.require()
     try:
-        records = read_records(module, params['record_dir'], params['volume_ids'])
-        before = host_health(iscsiadm, multipath, scsi, records)
+        records, volume_ids = read_records(module, params['record_dir'], params['volume_ids'])
+        before = host_health(iscsiadm, multipath, scsi, records, volume_ids, params['record_dir'])
     except RecordError as exc:
         module.fail_json(msg=str(exc))
     except CommandError as exc:
         module.fail_json(**exc.fail_kwargs())
     watch.mark('health')
-    to_heal = [(record, health) for record, health in zip(records, before[0]) if needs_heal(health)]
+    to_heal = [(records[health['volume_id']], health) for health in before[0]
+               if health['volume_id'] in records and needs_heal(health)]
     if module.check_mode:
         volumes = [{'volume_id': record['volume_id'], 'status_before': health['status'], 'changed': True}
                    for record, health in to_heal]
@@ -309,7 +311,7 @@ def main():
         volumes.append(dict(result, volume_id=record['volume_id'], status_before=health['status']))
     watch.mark('heal')
     try:
-        after = host_health(iscsiadm, multipath, scsi, records)
+        after = host_health(iscsiadm, multipath, scsi, records, volume_ids, params['record_dir'])
     except CommandError as exc:
         module.fail_json(volumes=volumes, **exc.fail_kwargs())
     outcome = dict(changed=any(volume['changed'] for volume in volumes), volumes=volumes, health=after[0],

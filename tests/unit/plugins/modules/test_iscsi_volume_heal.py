@@ -127,7 +127,9 @@ def test_a_volume_without_record_is_warned_about(harness, sysfs, args, warnings)
     result, failed = harness.run(iscsi_volume_heal.main, args, [
         replay(STEPS['session_none']), replay(STEPS['maps_json_empty']),
         replay(STEPS['session_none']), replay(STEPS['maps_json_empty'])])
-    assert not failed and result['health'] == [] and 'has no attach record' in warnings[0]
+    assert not failed and not result['changed'] and 'has no attach record' in warnings[0]
+    assert result['health_problems'] == ['%s: missing, no attach record in %s: not attached to this host' % (
+        args['volume_ids'][0], args['record_dir'])]
 
 
 def test_a_new_path_of_another_wwid_is_refused_and_rolled_back(harness, degraded, args):
