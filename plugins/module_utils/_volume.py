@@ -434,9 +434,9 @@ class VolumeManager:
     def heal(self, record, sessions):
         """Bring back the missing paths of the volume of an attach record: log in to each (portal, IQN) of its targets
         that has no session (sessions: a listing taken under the targets' locks), scan the LUNs without a device, add
-        the devices to the map of the record's WWID. A (portal, IQN) with a session is not logged in, nor is its node
-        record read for a change; its device only has its identity read again (as every attach does) to prove it
-        is still the volume before another path joins its map. Nothing is logged out but what this call opened,
+        the devices to the map of the record's WWID. A (portal, IQN) with a session is not logged in again and its node
+        record is not changed (only read, for its settings); its device only has its identity read again (as every
+        attach does) to prove it is still the volume before another path joins its map. Nothing is logged out but what this call opened,
         when it fails. The login of a missing (portal, IQN) takes its settings (CHAP, timeouts, node.startup) from
         a node record of the volume, best first as template_keys() orders them.
 
@@ -458,7 +458,6 @@ class VolumeManager:
                 ready.append(dict(entry, params=params))
         outcomes += in_parallel(lambda entry: self._login(entry, sessions), ready)
         self.outcomes = outcomes
-        self.stopwatch.mark('login')
         portals = outcomes_of(outcomes, targets)
         result = {'targets': targets, 'portals': portals, 'missing_paths': login_missing(portals, targets)}
         for missing in result['missing_paths']:

@@ -200,8 +200,6 @@ elapsed:
   sample: {health_s: 0.3, heal_s: 2.1, total_s: 2.6}
 """
 
-import copy
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._health import (
@@ -233,7 +231,7 @@ def argument_spec():
         map_timeout=dict(type='int', default=30),
         remove_timeout=dict(type='int', default=30),
     )
-    spec.update(copy.deepcopy(lock_argument_spec()))
+    spec.update(lock_argument_spec())
     return spec
 
 

@@ -187,3 +187,12 @@ def test_info_health_of_every_recorded_volume(harness, sysfs, record_dir):
         '  192.0.2.1:3260 LUN 1: active, sda (session 5 LOGGED_IN, iface storage-a, dm active, checker ready)']
     assert other['paths'][0]['state'] == 'no_device' and other['status'] == 'degraded'
     assert len(result['health_problems']) == 2
+
+
+def test_info_health_of_a_volume_without_record_is_missing(harness, sysfs, record_dir):
+    result, failed = harness.run(iscsi_multipath_info.main, {
+        'gather': ['health'], 'record_dir': str(record_dir), 'volume_ids': [VOL_B]}, [
+        replay(STEPS['session_none']), replay(STEPS['multipathd_status']), replay(STEPS['maps_json_empty'])])
+    assert not failed and result['health'][0]['status'] == 'missing'
+    assert result['health_problems'] == ['%s: missing, no attach record in %s: not attached to this host' % (
+        VOL_B, record_dir)]
