@@ -45,7 +45,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Nothing is changed and no lock is taken; RV(volumes) lists the volumes a heal would act on, and RV(changed)
+      - Nothing is changed and no lock is taken; RV(volumes) lists the volumes a heal would act on, and C(changed)
         is true when there is one.
   diff_mode:
     support: none
