@@ -110,6 +110,17 @@ def write_record(record_dir, record):
         os.close(dir_fd)
 
 
+def record_ids(record_dir):
+    """The volume ids of every record in record_dir, sorted (none without the directory; temporary files skipped)."""
+    try:
+        names = os.listdir(record_dir)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return []
+        raise RecordError('cannot list %s: %s' % (record_dir, exc.strerror))
+    return sorted(name[:-len('.json')] for name in names if name.endswith('.json') and not name.startswith('.'))
+
+
 def read_record(record_dir, volume_id):
     """The record of volume_id, or None when there is none; raise RecordError for one that cannot be trusted.
 

@@ -131,6 +131,10 @@ class Scsi(CommandRunner):
         host = sessions[0].split('/device/session')[0].rsplit('/host', 1)[1]
         return int(host), '-', '-'
 
+    def session_attribute(self, sid, name):
+        """An attribute of an iSCSI session in sysfs (``state``: LOGGED_IN, FAILED, FREE; ``ifacename``), or None."""
+        return self._read('sys/class/iscsi_session/session%d' % sid, name)
+
     def scan_lun(self, host, channel, target, lun):
         """Ask the SCSI host to scan exactly one LUN."""
         self._write('%s %s %d' % (channel, target, lun), 'sys/class/scsi_host/host%d/scan' % host)

@@ -13,6 +13,8 @@ import threading
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import (
     DeviceManager, checked_targets, min_paths_problem, size_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._discovery import DISCOVERY_LOCK
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._health import node_session_params, template_keys
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import find_session
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import target_lock
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import (
     RecordError, attach_record, write_record)
@@ -428,6 +430,84 @@ class VolumeManager:
         if errors:
             result['error'] = '; '.join(errors)
         return dict(removed, changed=removed['changed'] or any(o.get('changed') for o in mine), **result)
+
+    def heal(self, record, sessions):
+        """Bring back the missing paths of the volume of an attach record: log in to each (portal, IQN) of its targets
+        that has no session (sessions: a listing taken under the targets' locks), scan the LUNs without a device, add
+        the devices to the map of the record's WWID. A (portal, IQN) with a session is not logged in again and its node
+        record is not changed (only read, for its settings); its device only has its identity read again (as every
+        attach does) to prove it is still the volume before another path joins its map. Nothing is logged out but what this call opened,
+        when it fails. The login of a missing (portal, IQN) takes its settings (CHAP, timeouts, node.startup) from
+        a node record of the volume, best first as template_keys() orders them.
+
+        Returns the volume's result as present() gives it; raises CommandError (after its rollback)."""
+        targets = record['targets']
+        entries = [entry for entry in sessions_of(targets) if not find_session(sessions, entry['portal'], entry['iqn'])]
+        if self.params['ifaces'] and entries:
+            self.portal_iface.update(self.routes.portal_ifaces(sorted(set(e['portal'] for e in entries)),
+                                                               self.params['ifaces']))
+        settings = {}
+        outcomes = [self._kept(entry, sessions) for entry in sessions_of(targets) if entry not in entries]
+        ready = []
+        for entry in entries:
+            params = self._template(entry, targets, sessions, settings)
+            if params is None:
+                outcomes.append({'portal': entry['portal'], 'iqn': entry['iqn'], 'error': 'no node record of the '
+                                 "volume's targets to copy the CHAP and timeouts from (attach the volume again)"})
+            else:
+                ready.append(dict(entry, params=params))
+        outcomes += in_parallel(lambda entry: self._login(entry, sessions), ready)
+        self.outcomes = outcomes
+        portals = outcomes_of(outcomes, targets)
+        result = {'targets': targets, 'portals': portals, 'missing_paths': login_missing(portals, targets)}
+        for missing in result['missing_paths']:
+            self.module.warn('%s: no path through %s %s LUN %d: %s' % (
+                record['volume_id'], missing['portal'], missing['iqn'], missing['lun'], missing['reason']))
+        live = live_targets(portals, targets)
+        if not live:
+            raise CommandError('no path logged in: %s' % '; '.join(
+                '%s: %s' % (missing['portal'], missing['reason']) for missing in result['missing_paths']))
+        devices = self._devices()
+        params = dict(self.params, wwid=record['wwid'], size_bytes=None, min_paths=1)
+        try:
+            found = devices.present(live, params)
+        except CommandError:  # present() rolled back its own devices and map
+            self._undo_logins(outcomes)
+            raise
+        except Exception as exc:  # pylint: disable=broad-except  # any other failure: roll back, then report it
+            devices.rollback()
+            self._undo_logins(outcomes)
+            raise unexpected(exc)
+        result['missing_paths'] += found.pop('missing_paths')
+        result.update(found, changed=found['changed'] or any(o.get('logged_in') or o.get('created_node') or o.get('updated')
+                                                             for o in live_outcomes(portals)))
+        if result['changed']:
+            try:
+                write_record(self.params['record_dir'], attach_record(record, result, record))
+            except RecordError as exc:
+                self.module.warn('%s: the attach record could not be updated: %s' % (record['volume_id'], exc))
+        return result
+
+    @staticmethod
+    def _kept(entry, sessions):
+        """The outcome of a (portal, IQN) whose session a heal leaves as it is."""
+        session = find_session(sessions, entry['portal'], entry['iqn'])
+        return {'portal': entry['portal'], 'iqn': entry['iqn'], 'sid': session['sid'], 'created_node': False,
+                'logged_in': False, 'updated': []}
+
+    def _template(self, entry, targets, sessions, settings):
+        """The login options of a missing (portal, IQN) from the first node record of template_keys() that has them
+        (settings: the records read so far, by key), its passwords masked from then on; None when none has."""
+        for key in template_keys(entry, targets, sessions):
+            if key not in settings:
+                settings[key] = self.iscsiadm.node_settings(*key)
+            params = node_session_params(settings[key]) if settings[key] else None
+            if params:
+                secrets = [(params['auth'] or {}).get(name) for name in ('password', 'mutual_password')]
+                self.iscsiadm.secrets.update(secret for secret in secrets if secret)
+                self.module.no_log_values.update(secret for secret in secrets if secret)
+                return dict(self.params, scan='manual', iface=self._iface(entry['portal']), **params)
+        return None
 
     def elapsed(self, total):
         return dict(self.stopwatch.phases, **dict(merged_phases(self.device_watches), total_s=total))

@@ -161,3 +161,38 @@ def test_info_default_gather_has_no_records(harness, sysfs):
         replay(STEPS['multipathd_status']), replay(STEPS['maps_json'])])
     assert not failed
     assert set(result) == {'changed', 'sessions', 'nodes', 'maps', 'multipathd_running'}
+
+
+def test_info_health_of_every_recorded_volume(harness, sysfs, record_dir):
+    """Both records (no volume_ids): A's one path is active but the map also holds a device at none of its targets;
+    B's LUN 2 has no device on the session."""
+    write_record(record_dir, VOL_B, attach_record(VOL_B, lun=2))
+    sysfs.add_session(0, 5)
+    sysfs.add_device(0, 5, 1, 'sda', 'naa.60000000000000000000000000000001', 64 << 20)
+    sysfs.add_map('dm-0', WWID, WWID, ['sda'])
+    sysfs.write('sys/class/iscsi_session/session5/state', 'LOGGED_IN\n')
+    sysfs.write('sys/class/iscsi_session/session5/ifacename', 'storage-a\n')
+    result, failed = harness.run(iscsi_multipath_info.main, {
+        'gather': ['health'], 'record_dir': str(record_dir), 'volume_sizes': {VOL_A: 64 << 20}}, [
+        call(STEPS['session_two']['argv'], stdout='tcp: [5] 192.0.2.1:3260,1 %s (non-flash)\n' % IQN),
+        replay(STEPS['multipathd_status']), replay(STEPS['maps_json'])], check_mode=True)
+    assert not failed and not result['changed'] and set(result) == {
+        'changed', 'health', 'health_summary', 'health_problems'}
+    first, other = result['health']
+    assert (first['volume_id'], first['status'], first['cinder_size_bytes']) == (VOL_A, 'degraded', 64 << 20)
+    assert first['foreign_paths'] == ['sdb']  # the capture's map also lists sdb, at none of the record's targets
+    assert result['health_summary'][:2] == [
+        "%s: degraded, 1 of 1 paths active, /dev/mapper/%s (dm-0, %d bytes): the map holds sdb, not a device at one "
+        "of the volume's targets" % (VOL_A, WWID, 64 << 20),
+        '  192.0.2.1:3260 LUN 1: active, sda (session 5 LOGGED_IN, iface storage-a, dm active, checker ready)']
+    assert other['paths'][0]['state'] == 'no_device' and other['status'] == 'degraded'
+    assert len(result['health_problems']) == 2
+
+
+def test_info_health_of_a_volume_without_record_is_missing(harness, sysfs, record_dir):
+    result, failed = harness.run(iscsi_multipath_info.main, {
+        'gather': ['health'], 'record_dir': str(record_dir), 'volume_ids': [VOL_B]}, [
+        replay(STEPS['session_none']), replay(STEPS['multipathd_status']), replay(STEPS['maps_json_empty'])])
+    assert not failed and result['health'][0]['status'] == 'missing'
+    assert result['health_problems'] == ['%s: missing, no attach record in %s: not attached to this host' % (
+        VOL_B, record_dir)]
