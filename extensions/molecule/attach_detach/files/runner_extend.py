@@ -9,7 +9,8 @@ usage: python runner_extend.py PLAYBOOK_DIR INVENTORY ARTIFACT_DIR SIZE_GB VOLUM
    each volume, the engine must have resized each one.
 2. the same again: must change nothing.
 Timings, on the controller's clock from the job events: from the start of the Cinder extend task to the end of the
-engine's task (every path and the map verified at the new size), and the split (Cinder's own wait, the engine).
+engine's task (every path and the map verified at the new size; only when Cinder extended something), and the
+split (Cinder's own wait, the engine's phases).
 No CHAP password may appear in the artifacts (runner_attach.py's check). Prints a JSON summary.
 """
 
@@ -59,7 +60,7 @@ def measure(runner):
     starts = [when(e['event_data']['start']) for e in task_events(runner, 'cinder_volume_size')
               if e['event_data'].get('start')]
     ends = [when(data['end']) for data in engine if data.get('end')]
-    if starts and ends:
+    if starts and ends and any(res.get('changed') for res in cinder):
         summary['request_to_new_size_on_host_s'] = round(max(ends) - min(starts), 1)
     return summary
 
