@@ -8,6 +8,12 @@ live changes: VolumeManager, LVMVolumeDriver's export and connection code and th
 helper (cinder.volume.targets.tgt.TgtAdm -> tgt-admin -> the lab's tgtd, which serves the file
 as LUN 1) are the unmodified Cinder code paths.
 
+Extend (LVMVolumeDriver.extend_volume) grows the file, then the stock TgtAdm.extend_target runs
+``tgt-admin --update IQN --force`` for an attached volume: tgtd reads a backing file's size only when it opens
+it (a truncate alone leaves READ CAPACITY at the old size), so the target is deleted - its sessions dropped, the
+initiator logs in again within seconds - and created again from the volume's conf file, whose scsi_id (the
+volume's name) keeps the LUN's WWID. The host sees the new size after a rescan of each path.
+
 cinder.conf: volume_driver = filebacked.FileBackedLVMDriver (this directory on PYTHONPATH).
 """
 
@@ -25,6 +31,11 @@ FILE_OPTS = [
     cfg.IntOpt("file_volume_capacity_gb", default=20, help="Capacity reported to the scheduler."),
 ]
 cfg.CONF.register_opts(FILE_OPTS, group=configuration.SHARED_CONF_GROUP)
+
+
+def size_bytes(size_str):
+    """LVMVolumeDriver's size string ('2g') in bytes."""
+    return int(float(str(size_str).lower().rstrip("g")) * units.Gi)
 
 
 class FileVolumeGroup:
@@ -61,7 +72,12 @@ class FileVolumeGroup:
 
     def create_volume(self, name, size_str, lv_type="default", mirror_count=0):
         with open(self.path(name), "wb") as handle:
-            handle.truncate(int(float(str(size_str).lower().rstrip("g")) * units.Gi))
+            handle.truncate(size_bytes(size_str))
+
+    def extend_volume(self, name, size_str):
+        """lvextend: the file grows, still sparse (its data stays)."""
+        with open(self.path(name), "r+b") as handle:
+            handle.truncate(size_bytes(size_str))
 
     def delete(self, name):
         if os.path.exists(self.path(name)):

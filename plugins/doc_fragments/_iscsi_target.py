@@ -129,6 +129,11 @@ options:
       - With O(state=present) every path and the map must have this size; otherwise the module fails before it
         builds or uses a map, naming each device and both sizes. A device that was at a LUN before the call and
         has another size is replaced (see the module's description).
+      - Except for a volume extended in Cinder - with O(wwid) given (for M(cinder_local.iscsi_multipath.iscsi_volume)
+        also from the attach record), devices of that WWID and their map smaller than this size are the volume. Its
+        paths are rescanned until they show this size (up to O(device_timeout) seconds; a path that does not grow
+        fails the module, naming it, and nothing is resized), then the map is resized (C(multipathd resize map)) and
+        checked (RV(resized)). Larger devices or maps are still refused.
       - With O(state=absent) devices and maps of another size are another volume's and are left alone
         (RV(foreign_devices)); leave it out when the volume was extended and the host never saw the new size.
     type: int

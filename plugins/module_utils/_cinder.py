@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 ATTACHMENTS_MICROVERSION = (3, 27)  # attachments API
 COMPLETE_MICROVERSION = (3, 44)     # POST /attachments/{id}/action os-complete
 MODE_MICROVERSION = (3, 54)         # "mode" in the attachment create body
+EXTEND_IN_USE_MICROVERSION = (3, 42)  # os-extend of an in-use volume
 
 # Pause before each retry of an idempotent call after a timeout or a 5xx answer.
 RETRY_DELAYS = (1.0, 2.0, 4.0)
@@ -150,9 +151,13 @@ class CinderClient:
                                   len(volumes), ", ".join(sorted(v["id"] for v in volumes))))
         return volumes[0]
 
-    def volume_action(self, volume_id, action, value, idempotent=False):
+    def volume_action(self, volume_id, action, value, idempotent=False, microversion=None):
         return self.call(action, "POST", "/volumes/%s/action" % quote(volume_id), {action: value},
-                         idempotent=idempotent)
+                         idempotent=idempotent, microversion=microversion)
+
+    def extend_volume(self, volume_id, new_size, microversion=None):
+        """os-extend to new_size GiB (202, no body); never repeated (a second one would fail or extend again)."""
+        self.volume_action(volume_id, "os-extend", {"new_size": new_size}, microversion=microversion)
 
     # Attachments (microversion >= 3.27) -----------------------------------------------------
 

@@ -12,6 +12,7 @@ Errors are raised (CommandError), never reported through fail_json.
 
 from __future__ import annotations
 
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._filesystem import GROW_SLACK, Filesystems
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import find_session
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import path_states, usable_paths
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import (
@@ -29,6 +30,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targ
 )
 
 FLUSH_INTERVAL = 2
+GROW_POLL = 1.0
 UDEV_WAIT = 10
 ADD_PATH_ATTEMPTS = 2
 COUNT_OPTIONS = ('min_paths', 'device_timeout', 'map_timeout', 'remove_timeout', 'flush_retries')
@@ -113,12 +115,30 @@ def identity_mismatch(path, wwid, size_bytes):
     return None
 
 
-def stale_reason(path, before, udev, reference, size_bytes):
+def short_of(path, wwid, size_bytes):
+    """True when the device shows the WWID the caller gave for the volume (the wwid option or its attach record) and
+    is smaller than the size Cinder reports: the volume, extended in Cinder, not grown on this path yet. Without a
+    WWID given a smaller device is not taken for the volume (a LUN the target gave to another volume)."""
+    return bool(wwid and size_bytes is not None and path.get('wwid') == wwid and path.get('size_bytes') is not None
+                and path['size_bytes'] < size_bytes)
+
+
+def not_grown(paths, size_bytes):
+    """The error of an extended volume whose paths still show the old size after their rescans."""
+    return ('Cinder reports %d bytes for the volume (extended), but %s. The map was not resized (does the target '
+            'present the new size on %s?)' % (size_bytes, '; '.join(
+                '%s did not grow (still %s bytes after its rescans%s)' % (describe(path), path.get('size_bytes'), (
+                    ', state %s' % path['state']) if path.get('state') not in (None, 'running') else '')
+                for path in paths), 'that path' if len(paths) == 1 else 'those paths'))
+
+
+def stale_reason(path, before, udev, reference, size_bytes, wwid=None):
     """Why a device that existed at the LUN before this attach is not the volume (after its rescan), or None.
 
     before: its WWID before the rescan; udev: the WWID udev recorded for it (multipathd maps it by that one);
     reference: the WWID the volume must show (the wwid option, else the one the devices this call scanned in show,
-    else None); size_bytes: the size Cinder reports (None: not compared).
+    else None); size_bytes: the size Cinder reports (None: not compared); wwid: the WWID the caller gave (a device
+    of that WWID smaller than size_bytes is the volume, extended in Cinder: see short_of).
     """
     if path.get('wwid') is None:
         return 'its WWID cannot be read after a rescan'
@@ -128,7 +148,7 @@ def stale_reason(path, before, udev, reference, size_bytes):
         return 'udev still records WWID %s for it, not %s' % (udev, path['wwid'])
     if reference and path['wwid'] != reference:
         return 'it shows WWID %s, not the volume\'s %s' % (path['wwid'], reference)
-    if size_bytes is not None and path.get('size_bytes') != size_bytes:
+    if size_bytes is not None and path.get('size_bytes') != size_bytes and not short_of(path, wwid, size_bytes):
         return 'it is %s bytes, Cinder reports %d for the volume' % (path.get('size_bytes'), size_bytes)
     return None
 
@@ -143,10 +163,11 @@ def size_mismatch(paths, size_bytes):
                 '; '.join('%s is %s bytes' % (describe(path), path.get('size_bytes')) for path in wrong), size_bytes))
 
 
-def map_problem(facts, paths, wwid):
+def map_problem(facts, paths, wwid, grow_to=None):
     """Why an existing multipath map cannot be the volume's, or None. facts: {dm, name, uuid, size_bytes, slaves};
     every slave must be a device of one of the volume's own (portal, IQN, LUN), and the map of the paths' WWID
-    and size."""
+    and size, or (grow_to: the size Cinder reports for a volume of a WWID the caller gave) smaller than grow_to, the
+    paths not larger: the map of the volume extended in Cinder, to be resized."""
     label = '%s (%s)' % (facts['dm'], facts['name'] or 'no name')
     devs = [path['dev'] for path in paths]
     foreign = [slave for slave in facts['slaves'] if slave not in devs]
@@ -157,6 +178,9 @@ def map_problem(facts, paths, wwid):
     if facts['uuid'] != 'mpath-' + wwid:
         return 'multipath map %s is the map of %s, not of WWID %s: refusing to use it' % (label, facts['uuid'], wwid)
     size = paths[0].get('size_bytes') if paths else None
+    if grow_to is not None and facts['size_bytes'] is not None and facts['size_bytes'] < grow_to and (
+            size is not None and size <= grow_to):
+        return None
     if facts['size_bytes'] != size:
         return ('multipath map %s is %s bytes but the paths are %s bytes: it is left from another volume at this LUN, '
                 'or the volume was extended without resizing the map (multipathd resize map %s). Refusing to use it' % (
@@ -200,13 +224,15 @@ NO_RECORD = ('. Without the WWID of the volume (wwid, from the attach record) it
 class DeviceManager:
     """Assemble or tear down the map of one volume."""
 
-    def __init__(self, module, iscsiadm, multipath, scsi, poll=0.5):
+    def __init__(self, module, iscsiadm, multipath, scsi, poll=0.5, filesystems=None):
         self.module = module
         self.iscsiadm = iscsiadm
         self.multipath = multipath
         self.scsi = scsi
         self.poll = poll
+        self.filesystems = filesystems
         self.changed = False
+        self.resized_from = None
         self.new_map = None
         self.scanned = []
         self.replaced = []
@@ -277,6 +303,9 @@ class DeviceManager:
                                 'reason': 'no SCSI device for the LUN after %s s' % params['device_timeout']})
             self.stopwatch.mark('devices')
             result = self._assemble(paths, missing, params)
+            filesystem = self._grow_filesystem(result) if params.get('grow_filesystem') and result.get('dm') else None
+            if filesystem:
+                result['filesystem'] = filesystem
         except CommandError:
             self.rollback()
             raise
@@ -311,7 +340,8 @@ class DeviceManager:
         reference = params['wwid'] or common_wwid(fresh)
         stale = []
         for path in existing:
-            reason = stale_reason(path, before[path['dev']][0], before[path['dev']][1], reference, params['size_bytes'])
+            reason = stale_reason(path, before[path['dev']][0], before[path['dev']][1], reference, params['size_bytes'],
+                                  params['wwid'])
             if reason:
                 stale.append((path, reason))
         if not stale:
@@ -373,19 +403,32 @@ class DeviceManager:
             raise CommandError('only %d of %d paths came up (min_paths=%d): %s' % (
                 len(paths), len(paths) + len(missing), params['min_paths'],
                 '; '.join('%s %s: %s' % (m['portal'], m['iqn'], m['reason']) for m in missing) or 'no targets'))
-        problem = consistency_problem(paths)
+        short = [path for path in paths if short_of(path, params['wwid'], params['size_bytes'])]
+        if short and not self.module.check_mode:
+            short = self._grow_paths(short, params)
+            if short:
+                raise CommandError(not_grown(short, params['size_bytes']))
+        checked = [path for path in paths if path not in short]  # check mode: the short ones are predicted to grow
+        problem = consistency_problem(checked)
         if not problem and params['wwid'] and paths[0]['wwid'] != params['wwid']:
             problem = 'the paths show WWID %s, not the expected %s' % (paths[0]['wwid'], params['wwid'])
-        problem = problem or size_mismatch(paths, params['size_bytes'])
+        problem = problem or size_mismatch(checked, params['size_bytes'])
         if problem:
             raise CommandError(problem)
         if missing:
             self.module.warn('%d of %d paths missing: %s' % (len(missing), len(paths) + len(missing), '; '.join(
                 '%s %s LUN %d: %s' % (m['portal'], m['iqn'], m['lun'], m['reason']) for m in missing)))
         wwid = paths[0]['wwid']
-        dm = self._build_map(paths, wwid, params['map_timeout'])
-        result = {'changed': self.changed, 'wwid': wwid, 'size_bytes': paths[0]['size_bytes'],
-                  'paths': paths, 'missing_paths': missing}
+        grow_to = params['size_bytes'] if params['wwid'] and wwid == params['wwid'] else None
+        dm = self._build_map(paths, wwid, params['map_timeout'], grow_to)
+        result = {'changed': self.changed, 'wwid': wwid, 'size_bytes': params['size_bytes'] if short else
+                  paths[0]['size_bytes'], 'paths': paths, 'missing_paths': missing,
+                  'resized': self.resized_from is not None}
+        if self.resized_from is not None:
+            result['previous_size_bytes'] = self.resized_from
+        if short and not result['resized']:  # check mode without a map: the paths alone would grow
+            self.changed = result['changed'] = result['resized'] = True
+            result['previous_size_bytes'] = short[0]['size_bytes']
         if dm is None:
             return result
         maps = self._usable_listing(dm, params['map_timeout'])
@@ -397,15 +440,65 @@ class DeviceManager:
         result.update(dm=dm, name=name, device='/dev/mapper/' + name, by_id='/dev/disk/by-id/dm-uuid-mpath-' + wwid)
         return result
 
+    def _grow_paths(self, short, params):
+        """Rescan again, every GROW_POLL s until device_timeout, the paths of an extended volume still smaller than
+        Cinder's size after the first rescan (a target may present the new size a moment later, a path in recovery
+        refuses a rescan); return those that stay smaller, with the state of their device."""
+        pending = list(short)
+
+        def grown():
+            for path in list(pending):
+                if self.scsi.rescan_device(path['dev']):
+                    path['size_bytes'] = self.scsi.size_bytes(path['dev'])
+                if not short_of(path, params['wwid'], params['size_bytes']):
+                    pending.remove(path)
+            return not pending
+        if not wait_for(grown, params['device_timeout'], GROW_POLL):
+            for path in pending:
+                path['state'] = self.scsi.state(path['dev'])
+        return pending
+
+    def _grow_filesystem(self, result):
+        """Grow the ext2/3/4 or XFS filesystem mounted from the map (not from a partition of it, nor an LVM volume on
+        it) when it is smaller than the map; its entry for the result, or None when the map is not mounted."""
+        mount = self.filesystems.mount_of(self.scsi.devt(result['dm']))
+        if mount is None:
+            holders = self.scsi.holders(result['dm'])
+            if holders:
+                self.module.warn('grow_filesystem: nothing is mounted from %s itself; it is held by %s (a partition or '
+                                 'LVM?), whose filesystem is not grown' % (result['device'], ', '.join(holders)))
+            return None
+        family = Filesystems.family(mount['fstype'])
+        if family is None:
+            raise CommandError('grow_filesystem: %s is mounted on %s as %s; only ext2, ext3, ext4 and xfs are grown' % (
+                result['device'], mount['mountpoint'], mount['fstype']))
+        entry = {'mountpoint': mount['mountpoint'], 'fstype': mount['fstype'], 'device': result['device'],
+                 'grown': False}
+        entry['previous_size_bytes'] = entry['size_bytes'] = self.filesystems.size_bytes(
+            family, result['device'], mount['mountpoint'])
+        if entry['size_bytes'] >= result['size_bytes'] - GROW_SLACK:
+            return entry
+        self.changed = result['changed'] = entry['grown'] = True
+        if self.module.check_mode:
+            return entry
+        self.filesystems.grow(family, result['device'], mount['mountpoint'])
+        entry['size_bytes'] = self.filesystems.size_bytes(family, result['device'], mount['mountpoint'])
+        if entry['size_bytes'] <= entry['previous_size_bytes']:
+            raise CommandError('grow_filesystem: the %s filesystem on %s (%s) is still %d bytes after %s, on a map of '
+                               '%d bytes' % (mount['fstype'], mount['mountpoint'], result['device'], entry['size_bytes'],
+                                             'resize2fs' if family == 'ext' else 'xfs_growfs', result['size_bytes']))
+        return entry
+
     def _map_facts(self, dm):
         return {'dm': dm, 'name': self.scsi.dm_name(dm), 'uuid': self.scsi.dm_uuid(dm),
                 'size_bytes': self.scsi.size_bytes(dm), 'slaves': self.scsi.slaves(dm)}
 
-    def _build_map(self, paths, wwid, timeout):
+    def _build_map(self, paths, wwid, timeout, grow_to=None):
         """Make multipathd put every path in one map; return its dm (None in check mode when there is none).
 
         A map that exists already (holding a path, or of the WWID) is used only when every one of its paths is a
-        device at one of the volume's own (portal, IQN, LUN) and it is of the paths' WWID and size."""
+        device at one of the volume's own (portal, IQN, LUN) and it is of the paths' WWID and size, or smaller than
+        grow_to (the size Cinder reports for the volume of the WWID the caller gave): then it is resized first."""
         devs = [path['dev'] for path in paths]
         held = map_of(self.scsi, devs)
         dms = set(dm for dm in held.values() if dm)
@@ -417,9 +510,13 @@ class DeviceManager:
             raise CommandError('the paths and WWID %s belong to different multipath maps: %s' % (
                 wwid, ', '.join(sorted(dms))))
         for dm in dms:
-            problem = map_problem(self._map_facts(dm), paths, wwid)
+            facts = self._map_facts(dm)
+            problem = map_problem(facts, paths, wwid, grow_to)
             if problem:
                 raise CommandError(problem)
+            if grow_to is not None and facts['size_bytes'] < grow_to:
+                # before any new path is added: multipathd refuses a path of another size than its map
+                self._resize_map(facts, grow_to, timeout)
         if all(held.values()):
             return dms.pop()
         self.changed = True
@@ -449,6 +546,20 @@ class DeviceManager:
         raise CommandError('multipathd did not put %s in one map for WWID %s within %s s%s' % (
             ', '.join(devs), wwid, timeout,
             ' (multipathd add path refused %s)' % ', '.join(refused) if refused else ''))
+
+    def _resize_map(self, facts, size_bytes, timeout):
+        """``multipathd resize map`` (the map takes its paths' size, all grown to size_bytes), then wait until the
+        kernel shows the map at that size (nothing is run in check mode)."""
+        self.changed = True
+        self.resized_from = facts['size_bytes']
+        if self.module.check_mode:
+            return
+        name = facts['name'] or facts['uuid'][len('mpath-'):]
+        self.multipath.resize_map(name)
+        if not wait_for(lambda: self.scsi.size_bytes(facts['dm']) == size_bytes, timeout, self.poll):
+            raise CommandError('multipath map %s (%s) is %s bytes after multipathd resize map, not the %d bytes of its '
+                               'paths and of the volume in Cinder' % (facts['dm'], name,
+                                                                      self.scsi.size_bytes(facts['dm']), size_bytes))
 
     def _usable_listing(self, dm, timeout):
         """multipathd's maps once dm has a path the kernel can do IO on, None if it has none after timeout

@@ -127,5 +127,13 @@ class Multipath(CommandRunner):
         """``multipath -f NAME``; raises CommandError when the map stays (in use)."""
         self._call('multipath', ['-f', name], 'flushing multipath map %s' % name)
 
+    def resize_map(self, name):
+        """``multipathd resize map NAME``: the map takes the size its first path shows in sysfs (multipath-tools 0.9
+        never does it by itself, and ``reconfigure`` or ``reload`` keep the old size)."""
+        argv = [self.bin('multipathd'), 'resize', 'map', name]
+        rc, out, err = self._run_command(argv)
+        if not daemon_answer_ok(rc, out) or out.strip() != 'ok':
+            raise self.error('multipathd resize map %s failed' % name, argv, rc, out, err)
+
     def del_map(self, name):
         self._call('multipathd', ['del', 'map', name], 'multipathd del map %s' % name)

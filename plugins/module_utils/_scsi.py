@@ -118,6 +118,10 @@ class Scsi(CommandRunner):
     def _devt(self, *parts):
         return self._read('sys/block', *(parts + ('dev',)))
 
+    def devt(self, dev):
+        """'major:minor' of a block device (sdX, dm-N), or None."""
+        return self._devt(dev)
+
     def session_hctl(self, sid):
         """(host, channel, target) of an iSCSI session; channel/target '-' before any LUN is scanned."""
         base = self.path('sys/class/iscsi_host/host*/device/session%d' % sid)

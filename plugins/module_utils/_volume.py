@@ -203,12 +203,13 @@ def merged_phases(stopwatches):
 class VolumeManager:
     """Attach or detach volumes: every session in parallel, then every map in parallel."""
 
-    def __init__(self, module, iscsiadm, multipath, scsi, routes=None):
+    def __init__(self, module, iscsiadm, multipath, scsi, routes=None, filesystems=None):
         self.module = module
         self.iscsiadm = iscsiadm
         self.multipath = multipath
         self.scsi = scsi
         self.routes = routes
+        self.filesystems = filesystems
         self.params = module.params
         self.portal_iface = {}
         self.stopwatch = Stopwatch()
@@ -257,7 +258,8 @@ class VolumeManager:
         return {'portal': portal, 'added': added}
 
     def _devices(self):
-        devices = DeviceManager(self.module, self.iscsiadm, self.multipath, self.scsi, poll=DEVICE_POLL)
+        devices = DeviceManager(self.module, self.iscsiadm, self.multipath, self.scsi, poll=DEVICE_POLL,
+                                filesystems=self.filesystems)
         self.device_watches.append(devices.stopwatch)
         return devices
 

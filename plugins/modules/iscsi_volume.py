@@ -51,6 +51,16 @@ description:
     written atomically (mode 0600, the directory 0700) once its map is usable; see RV(volumes) for the format. An
     earlier record of the volume gives the WWID it must show. A record that cannot be written fails the call and
     rolls it back.
+  - A volume extended in Cinder grows on the host when it is attached again with its new O(size_bytes) (Cinder's
+    size, as the C(volume_attach) role passes it) and its WWID known (O(wwid), or the attach record of
+    O(volumes[].volume_id)). The rescan of each path device that every call makes has the kernel read the new
+    size; paths still smaller are rescanned again (every second, up to O(device_timeout) seconds); then
+    C(multipathd resize map) runs, before any new path joins the map, and the module waits until the kernel shows
+    the map at Cinder's size (RV(resized)). A path that does not grow fails the call naming it, and the map is not
+    resized. A device or map larger than Cinder's size, or of another WWID, is refused as before; without a known
+    WWID a smaller device is not taken for the volume.
+  - O(grow_filesystem=true) also grows an ext2, ext3, ext4 or XFS filesystem mounted from the map itself (online,
+    C(resize2fs) or C(xfs_growfs -d)) when it is more than 16 MiB smaller than the map (RV(filesystem)).
   - RV(elapsed) reports the seconds spent in each phase inside the module (Python start-up and Ansible's
     own per-task cost are not included).
   - The CHAP passwords are passed to iscsiadm as arguments (iscsiadm has no other way), so they are
@@ -68,6 +78,8 @@ attributes:
     details:
       - Nothing is changed. When a session would have to be opened, the device part cannot be predicted
         and C(changed=true) is returned without RV(device).
+      - No path device is rescanned, so a volume extended in Cinder is judged on the sizes the kernel has cached; its
+        growth is predicted (RV(resized), the new RV(size_bytes), RV(filesystem)) without being checked.
   diff_mode:
     support: none
   idempotent:
@@ -205,6 +217,16 @@ options:
         not the volume, are kept all the same.
     type: bool
     default: false
+  grow_filesystem:
+    description:
+      - With O(state=present), grow the filesystem mounted from each volume's map when it is smaller than the map
+        (after the map itself grew to the size Cinder reports; see the description). ext2, ext3 and ext4
+        (C(resize2fs DEVICE)) and XFS (C(xfs_growfs -d MOUNTPOINT)), online.
+      - Only a filesystem on the map itself is grown - not one on a partition of it or on an LVM volume over it (a
+        warning says so); another filesystem type mounted from the map fails the call. A map nothing is mounted
+        from is left as it is.
+    type: bool
+    default: false
   record_dir:
     description:
       - Directory of the attach records, C(<volume_id>.json) (the roles' C(volume_attach_record_dir)). A
@@ -215,6 +237,7 @@ requirements:
   - open-iscsi (iscsiadm, a running iscsid)
   - multipath-tools (multipath, multipathd running)
   - util-linux blockdev, coreutils timeout, udevadm
+  - e2fsprogs (dumpe2fs, resize2fs) or xfsprogs (xfs_info, xfs_growfs) for O(grow_filesystem) on such a filesystem
   - iproute2 ip (for O(ifaces))
 author:
   - cinder_local maintainers (@cinder-local)
@@ -296,10 +319,28 @@ by_id:
   type: str
   sample: /dev/disk/by-id/dm-uuid-mpath-360000000000000000e00000000010001
 size_bytes:
-  description: Size of the volume.
+  description: Size of the volume (after its growth, predicted in check mode).
   returned: state=present and a device was found
   type: int
+  sample: 2147483648
+resized:
+  description: Whether the volume was extended in Cinder and its map (and paths) grew to RV(size_bytes) in this call.
+  returned: state=present and a device was found
+  type: bool
+  sample: true
+previous_size_bytes:
+  description: Size of the map (in check mode, of the paths) before it grew.
+  returned: when RV(resized)
+  type: int
   sample: 1073741824
+filesystem:
+  description:
+    - With O(grow_filesystem=true), the filesystem mounted from the map - C(mountpoint), C(fstype), C(device),
+      C(previous_size_bytes), C(size_bytes) (after the growth; the current size in check mode) and C(grown).
+  returned: O(grow_filesystem=true) and a filesystem is mounted from the map
+  type: dict
+  sample: {mountpoint: /srv/db, fstype: ext4, device: /dev/mapper/360000000000000000e00000000010001,
+           previous_size_bytes: 1073741824, size_bytes: 2147483648, grown: true}
 paths:
   description: Every path that came up, with the SCSI device and the states multipathd reports.
   returned: always; with O(volumes) in each entry of RV(volumes) instead
@@ -398,6 +439,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import (
     count_problem, device_argument_spec)
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._filesystem import Filesystems
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._ifaces import Routes, ifaces_problem
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
@@ -428,6 +470,7 @@ def argument_spec():
     spec['volumes'] = dict(type='list', elements='dict', options=volume)
     spec['record_dir'] = dict(type='path', default=DEFAULT_RECORD_DIR)
     spec['discovery'] = dict(type='bool', default=False)
+    spec['grow_filesystem'] = dict(type='bool', default=False)
     spec['ifaces'] = dict(type='list', elements='dict', default=[], options=dict(
         name=dict(type='str', required=True), netdev=dict(type='str'), hwaddress=dict(type='str'),
         transport=dict(type='str')))
@@ -457,7 +500,8 @@ def main():
     for runner in (iscsiadm, multipath, scsi, routes):  # a missing command fails here, before the first change
         if runner:
             runner.require()
-    manager = VolumeManager(module, iscsiadm, multipath, scsi, routes)
+    filesystems = Filesystems(module) if params['grow_filesystem'] and params['state'] == 'present' else None
+    manager = VolumeManager(module, iscsiadm, multipath, scsi, routes, filesystems)
     try:
         discovered = manager.prepare(volumes)
         # Taking the locks checks lock_dir first: a planted one fails before any change (check mode takes no lock).

@@ -25,6 +25,8 @@ description:
     and its LUN scanned again (RV(replaced_devices), with a warning); one in use is an error naming it and what
     uses it, and nothing is removed.
   - With O(size_bytes), every path must have that size, else the module fails before it builds or uses a map.
+    With O(wwid) too, a volume Cinder extended grows instead - every path rescanned until it shows O(size_bytes),
+    then C(multipathd resize map) and a check of the map's size (see O(size_bytes)).
     A map that exists already is used only when each of its paths is a device at one of the volume's own
     (portal, IQN, LUN) sessions and it is of the paths' WWID and size.
   - Paths whose session is missing or whose device does not appear in time are reported in
@@ -127,10 +129,20 @@ by_id:
   type: str
   sample: /dev/disk/by-id/dm-uuid-mpath-360000000000000000e00000000010001
 size_bytes:
-  description: Size of the volume.
+  description: Size of the volume (after its growth, predicted in check mode).
   returned: when a device was found
   type: int
   sample: 1073741824
+resized:
+  description: Whether the volume was extended in Cinder and its map (and paths) grew to RV(size_bytes) in this call.
+  returned: O(state=present) and a device was found
+  type: bool
+  sample: false
+previous_size_bytes:
+  description: Size of the map (in check mode, of the paths) before it grew.
+  returned: when RV(resized)
+  type: int
+  sample: 536870912
 paths:
   description: Every path that came up, with the SCSI device and the states multipathd reports.
   returned: always
