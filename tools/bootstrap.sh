@@ -8,7 +8,7 @@ mkdir -p "$STAMPS"
 
 APT_PACKAGES=(
   qemu-system-x86 linux-image-amd64 busybox-static cpio kmod zstd xz-utils
-  tgt open-iscsi multipath-tools sg3-utils lsscsi fio
+  tgt open-iscsi multipath-tools sg3-utils lsscsi fio xfsprogs e2fsprogs
   iproute2 iptables iputils-ping openssh-server openssh-client bc make git rsync shellcheck
   curl jq ca-certificates python3 python3-venv
 )
