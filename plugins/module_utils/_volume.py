@@ -241,6 +241,8 @@ class VolumeManager:
         self.device_watches = []
         self.errors = {}
         self.left_behind = []
+        self.rolled_back = []
+        self.kept = []
         self.outcomes = []
         self.results = []
 
@@ -368,6 +370,7 @@ class VolumeManager:
             healed = in_parallel(heal, attached)
         if attached:
             self.stopwatch.mark('heal')
+        self.kept = [volumes[index]['volume_id'] for index in attached]
         for index, result in zip(attached, healed):
             if isinstance(result, CommandError):
                 raise result
@@ -385,6 +388,7 @@ class VolumeManager:
         for index, result in enumerate(results):
             if len(result['targets']) - len(result['missing_paths']) < self.params['min_paths']:
                 self._undo_logins(self.outcomes)
+                self.rolled_back = [volume['volume_id'] for volume in volumes]
                 error = self._short_of_paths(result['missing_paths'], len(result['targets']))
                 raise self._for_volume((indexes[index], error), count)
         for missing in [m for result in results for m in result['missing_paths']]:
@@ -422,6 +426,7 @@ class VolumeManager:
             self._undo_logins(self.outcomes)
             leftovers = [(volume['volume_id'], manager.leftovers()) for volume, manager in zip(volumes, managers)]
             self.left_behind = [{'volume_id': volume_id, 'devices': devices} for volume_id, devices in leftovers if devices]
+            self.rolled_back = [volume['volume_id'] for volume in volumes]
             index, error = failed[0]
             raise self._for_volume((indexes[index], error), count)
         return results

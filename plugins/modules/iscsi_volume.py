@@ -475,6 +475,22 @@ volumes:
   elements: dict
   sample: [{targets: [{portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1}],
             device: /dev/mapper/360000000000000000e00000000010001, wwid: 360000000000000000e00000000010001}]
+rolled_back:
+  description:
+    - On a failed attach, the volumes (C(volume_id), None for O(targets)) whose host side this call rolled back - the
+      maps, SCSI devices, sessions and node records it made (see RV(left_behind) for what stayed).
+  returned: on failure with O(state=present)
+  type: list
+  elements: str
+  sample: [5f2a3c1e-8a6b-4d3f-9c1e-2b7a4d6e8f10]
+kept:
+  description:
+    - On a failed attach, the volumes attached before this call (healed, see the description), which keep their map
+      and the paths they had, whatever failed - a path that did not grow, a managed mount refused.
+  returned: on failure with O(state=present)
+  type: list
+  elements: str
+  sample: [5f2a3c1e-8a6b-4d3f-9c1e-2b7a4d6e8f10]
 left_behind:
   description:
     - On a failed attach, the volumes whose map or SCSI devices made by this call the rollback could not remove,
@@ -579,6 +595,8 @@ def main():
         module.fail_json(msg=str(exc))
     except CommandError as exc:
         fail = dict(portals=manager.outcomes, left_behind=manager.left_behind, **exc.fail_kwargs())
+        if params['state'] == 'present':
+            fail.update(rolled_back=manager.rolled_back, kept=manager.kept)
         if params['volumes'] is None:
             fail['targets'] = volumes[0]['targets']
         elif manager.results:

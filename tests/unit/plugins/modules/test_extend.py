@@ -18,7 +18,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._file
     parse_dumpe2fs, parse_mountinfo, parse_xfs_info)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_volume, multipath_device
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import (
-    FIXTURES, call, parallel, replay, replay_steps)
+    FIXTURES, call, replay, replay_steps)
 
 
 def _capture():
