@@ -27,7 +27,7 @@ import re
 import tempfile
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._filesystem import parse_mountinfo
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, CommandRunner
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, CommandRunner, Stopwatch
 
 DEFAULT_ROOT = '/'
 FSTAB = 'etc/fstab'
@@ -285,6 +285,7 @@ class MountManager:
     def ensure(self, volume_id, spec, result, previous):
         """The mount entry of the volume (for its record and result), with ``changed``; raise CommandError."""
         check = self.module.check_mode
+        watch = Stopwatch()
         if previous and previous.get('path') != spec['path']:
             raise CommandError('volume %s has a managed mount on %s already (its attach record): detach it with unmount '
                                'first to mount it on %s' % (volume_id, previous.get('path'), spec['path']))
@@ -320,6 +321,7 @@ class MountManager:
                     raise CommandError('volume %s: cannot write /etc/fstab: %s' % (volume_id, getattr(exc, 'msg', exc)))
                 self.undo.append(lambda: self._remove_line(volume_id, entry['fstab']))
         entry['changed'] = entry['mkfs'] or entry['mounted'] or entry['fstab_changed']
+        entry['elapsed_s'] = watch.total()
         return entry
 
     def _remove_line(self, volume_id, line):

@@ -463,7 +463,7 @@ volumes:
       when it failed.
     - C(mount) for a volume with a managed mount (O(mounts)) - C(path), C(fstype), C(device) (the by-id path of the
       map), C(fstab) (the line), C(created_filesystem) (this collection made it, now or earlier), and what this call
-      did or would do, C(mkfs), C(mounted) and C(fstab_changed). With O(state=absent) - C(path), C(unmounted) and
+      did or would do, C(mkfs), C(mounted) and C(fstab_changed), and C(elapsed_s) (its seconds). With O(state=absent) - C(path), C(unmounted) and
       C(fstab_removed).
     - The attach record written for a volume with C(volume_id) holds C(version) (2), C(volume_id), C(attachment_id),
       C(wwid), C(device), C(size_bytes), C(targets) (every path, also the ones that did not come up), and

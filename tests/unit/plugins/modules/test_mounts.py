@@ -59,6 +59,7 @@ def test_a_blank_volume_gets_ext4_mounted_by_wwid_and_its_fstab_line_then_a_reru
     assert not failed, result
     assert result['changed']
     mount = result['volumes'][0]['mount']
+    assert mount.pop('elapsed_s') >= 0
     assert mount == {'path': '/srv/db', 'fstype': 'ext4', 'device': BY_ID, 'fstab': LINE, 'created_filesystem': True,
                      'mkfs': True, 'mounted': True, 'fstab_changed': True}
     assert _fstab(host) == ROOT_FS + MARK + '\n' + LINE + '\n'
