@@ -27,7 +27,7 @@ import re
 import tempfile
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._filesystem import parse_mountinfo
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, CommandRunner, Stopwatch
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, CommandRunner, Stopwatch, wait_for
 
 DEFAULT_ROOT = '/'
 FSTAB = 'etc/fstab'
@@ -37,6 +37,7 @@ DEFAULT_DEVICE_TIMEOUT = 90
 BOOT_OPTIONS = ('_netdev', 'nofail')
 AFTER_UNITS = ('iscsid.service', 'multipathd.service')
 MKFS_TIMEOUT = 600
+LINK_WAIT = 10  # seconds for udev to make the by-id link of a map just built
 _FIELD_RE = re.compile(r'^[^\s#\\]+$')
 
 
@@ -277,7 +278,8 @@ class MountManager:
     def _device(self, result):
         """The map's by-id path, after checking it is the verified map (never sdX or dm-N in fstab)."""
         device = result.get('by_id') or '/dev/disk/by-id/dm-uuid-mpath-' + result['wwid']
-        if os.path.realpath(self.mounts.path(device)) != os.path.realpath(self.mounts.path('/dev/' + result['dm'])):
+        target = os.path.realpath(self.mounts.path('/dev/' + result['dm']))
+        if not wait_for(lambda: os.path.realpath(self.mounts.path(device)) == target, LINK_WAIT, 0.2):
             raise CommandError('%s does not lead to the verified map %s (%s): refusing to mount it' % (
                 device, result['dm'], result.get('device')))
         return device

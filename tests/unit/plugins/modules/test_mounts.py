@@ -141,3 +141,13 @@ def test_mounts_of_volumes_not_given_are_refused(harness, host, tmp_path):
     args = _role_args(tmp_path, mounts={'other': {'path': '/srv/x'}})
     result, failed = harness.run(iscsi_volume.main, args, [])
     assert failed and result['msg'] == 'mounts names volumes that are not in volumes: other'
+
+
+def test_a_by_id_link_that_does_not_lead_to_the_verified_map_is_refused(harness, host, tmp_path, monkeypatch):
+    monkeypatch.setattr(_mount, 'LINK_WAIT', 0)
+    os.unlink(host.path(BY_ID.lstrip('/')))
+    os.symlink('../../sdz', host.path(BY_ID.lstrip('/')))
+    result, failed = harness.run(iscsi_volume.main, _role_args(tmp_path, size=SIZE, mounts=MOUNTS),
+                                 [SESSIONS, SESSIONS, MAPS])
+    assert failed and result['msg'] == '%s does not lead to the verified map dm-0 (/dev/mapper/%s): refusing to mount it' % (
+        BY_ID, WWID)
