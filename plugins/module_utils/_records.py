@@ -66,10 +66,10 @@ def attach_record(volume, result, previous):
     made = [t for t in result['targets'] if _portal_of(result, t, 'created_node')]
     mount = result.get('mount') or previous.get('mount')
     record = {'version': RECORD_VERSION, 'volume_id': volume['volume_id'], 'attachment_id': volume['attachment_id'],
-            'wwid': result['wwid'], 'device': result['device'], 'size_bytes': result['size_bytes'],
-            'targets': result['targets'],
-            'own_sessions': merged(previous.get('own_sessions') or [], opened),
-            'own_nodes': merged(previous.get('own_nodes') or [], made)}
+              'wwid': result['wwid'], 'device': result['device'], 'size_bytes': result['size_bytes'],
+              'targets': result['targets'],
+              'own_sessions': merged(previous.get('own_sessions') or [], opened),
+              'own_nodes': merged(previous.get('own_nodes') or [], made)}
     if mount:
         record['mount'] = dict((key, mount.get(key)) for key in MOUNT_KEYS)
     return record
