@@ -443,7 +443,8 @@ class VolumeManager:
                 except CommandError as exc:
                     return [(index, exc)]
                 self.mount_managers.append(manager)
-                result['changed'] = result['changed'] or result['mount'].pop('changed')
+                changed = result['mount'].pop('changed')
+                result['changed'] = result['changed'] or changed
         return []
 
     def _write_records(self, volumes, results):

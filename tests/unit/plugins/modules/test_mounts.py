@@ -70,6 +70,7 @@ def test_a_blank_volume_gets_ext4_mounted_by_wwid_and_its_fstab_line_then_a_reru
     result, failed = harness.run(iscsi_volume.main, dict(args), [SESSIONS, SESSIONS, MAPS])
     assert not failed and not result['changed'], result
     assert result['volumes'][0]['mount']['mkfs'] is False and _fstab(host) == ROOT_FS + MARK + '\n' + LINE + '\n'
+    assert 'changed' not in result['volumes'][0]['mount']
 
 
 def test_a_volume_holding_the_filesystem_keeps_its_data_no_mkfs(harness, host, tmp_path):
@@ -79,6 +80,7 @@ def test_a_volume_holding_the_filesystem_keeps_its_data_no_mkfs(harness, host, t
     assert not failed, result
     mount = result['volumes'][0]['mount']
     assert (mount['mkfs'], mount['created_filesystem'], mount['mounted']) == (False, False, True)
+    assert 'changed' not in mount
 
 
 def test_another_signature_is_refused_before_any_change_and_the_attached_volume_is_kept(harness, host, tmp_path):
