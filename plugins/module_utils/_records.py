@@ -6,8 +6,10 @@
 One JSON file per volume, ``<record_dir>/<volume_id>.json``, mode 0600 in a directory only root can enter
 (0700), written by iscsi_volume: ``version``, ``volume_id``, ``attachment_id``, ``wwid``, ``device``,
 ``size_bytes``, ``targets`` (every path of the volume, the ones that did not come up included) and the
-``own_sessions`` and ``own_nodes`` its attaches opened or made (each a list of ``{portal, iqn, lun}``). Records
-without ``version`` were written by the roles of an earlier 0.1.0 build and read the same way.
+``own_sessions`` and ``own_nodes`` its attaches opened or made (each a list of ``{portal, iqn, lun}``), and since
+version 2, when this collection mounted the volume, ``mount``: ``{path, fstype, device, fstab, created_filesystem}``
+(the fstab line it wrote, the only one a detach removes). Records without ``version`` were written by the roles of an
+earlier 0.1.0 build and read the same way; version 1 records have no ``mount``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import os
 import stat
 import tempfile
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
+MOUNT_KEYS = ('path', 'fstype', 'device', 'fstab', 'created_filesystem')
 DEFAULT_RECORD_DIR = '/var/lib/cinder_local/attachments'
 
 
@@ -44,6 +47,10 @@ def record_problem(record, volume_id):
         return 'has version %s; this collection reads up to %d' % (record.get('version'), RECORD_VERSION)
     if not isinstance(record.get('targets'), list) or not record['targets']:
         return 'lists no targets'
+    mount = record.get('mount')
+    if mount is not None and not (isinstance(mount, dict) and isinstance(mount.get('path'), str)
+                                  and isinstance(mount.get('fstab'), str)):
+        return 'has a mount without its path and fstab line'
     return None
 
 
@@ -57,11 +64,15 @@ def attach_record(volume, result, previous):
     previous = previous or {}
     opened = [t for t in result['targets'] if _portal_of(result, t, 'logged_in')]
     made = [t for t in result['targets'] if _portal_of(result, t, 'created_node')]
-    return {'version': RECORD_VERSION, 'volume_id': volume['volume_id'], 'attachment_id': volume['attachment_id'],
-            'wwid': result['wwid'], 'device': result['device'], 'size_bytes': result['size_bytes'],
-            'targets': result['targets'],
-            'own_sessions': merged(previous.get('own_sessions') or [], opened),
-            'own_nodes': merged(previous.get('own_nodes') or [], made)}
+    mount = result.get('mount') or previous.get('mount')
+    record = {'version': RECORD_VERSION, 'volume_id': volume['volume_id'], 'attachment_id': volume['attachment_id'],
+              'wwid': result['wwid'], 'device': result['device'], 'size_bytes': result['size_bytes'],
+              'targets': result['targets'],
+              'own_sessions': merged(previous.get('own_sessions') or [], opened),
+              'own_nodes': merged(previous.get('own_nodes') or [], made)}
+    if mount:
+        record['mount'] = dict((key, mount.get(key)) for key in MOUNT_KEYS)
+    return record
 
 
 def _portal_of(result, target, flag):

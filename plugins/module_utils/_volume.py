@@ -16,6 +16,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._disc
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._health import node_session_params, template_keys
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import find_session
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import target_lock
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._mount import MountManager, checked_mount
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import (
     RecordError, attach_record, write_record)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, Stopwatch
@@ -26,13 +27,20 @@ DEVICE_POLL = 0.25
 
 
 def checked_volumes(params, read_record):
-    """[{volume_id, attachment_id, targets, auth, discovery_auth, wwid, size_bytes, previous}] of the call
+    """[{volume_id, attachment_id, targets, auth, discovery_auth, wwid, size_bytes, previous, mount}] of the call
     (O(volumes), or the one volume of O(targets)). read_record(volume_id) gives a detach its targets and WWID, and an
-    attach the WWID it had before (previous). Raise TargetsError or RecordError."""
+    attach the WWID it had before (previous). mount: the volume's managed mount from O(mounts), or None. Raise
+    TargetsError or RecordError."""
+    mounts = params.get('mounts') or {}
     if params['volumes'] is None:
+        if mounts:
+            raise TargetsError('mounts needs volumes given with volumes[].volume_id (the attach record keeps the mount)')
         return [{'volume_id': None, 'attachment_id': None, 'targets': checked_targets(params['targets']),
                  'auth': params['auth'], 'discovery_auth': None, 'wwid': params['wwid'],
-                 'size_bytes': params['size_bytes'], 'previous': None}]
+                 'size_bytes': params['size_bytes'], 'previous': None, 'mount': None}]
+    unknown = sorted(set(mounts) - set(volume['volume_id'] for volume in params['volumes']))
+    if unknown:
+        raise TargetsError('mounts names volumes that are not in volumes: %s' % ', '.join(unknown))
     volumes = []
     for index, volume in enumerate(params['volumes']):
         where = 'volumes[%d]' % index
@@ -55,8 +63,23 @@ def checked_volumes(params, read_record):
                         'auth': volume['auth'] or params['auth'],
                         'discovery_auth': dict({'method': 'CHAP'}, **volume['discovery_auth']) if volume['discovery_auth'] else None,
                         'wwid': wwid or (record or {}).get('wwid'), 'size_bytes': volume['size_bytes'],
-                        'previous': record})
+                        'previous': record, 'mount': _mount_of(mounts, volume['volume_id'], params['state'])})
     return volumes
+
+
+def _mount_of(mounts, volume_id, state):
+    if volume_id not in mounts or state != 'present':
+        return None
+    try:
+        return checked_mount(mounts[volume_id], 'mounts[%s]' % volume_id)
+    except ValueError as exc:
+        raise TargetsError(str(exc))
+
+
+def share_sessions(volumes):
+    """Whether two of the volumes use one (portal, IQN)."""
+    keys = [(entry['portal'], entry['iqn']) for volume in volumes for entry in sessions_of(volume['targets'])]
+    return len(keys) != len(set(keys))
 
 
 def volumes_problem(volumes, min_paths):
@@ -203,8 +226,10 @@ def merged_phases(stopwatches):
 class VolumeManager:
     """Attach or detach volumes: every session in parallel, then every map in parallel."""
 
-    def __init__(self, module, iscsiadm, multipath, scsi, routes=None, filesystems=None):
+    def __init__(self, module, iscsiadm, multipath, scsi, routes=None, filesystems=None, mounts=None):
         self.module = module
+        self.mounts = mounts
+        self.mount_managers = []
         self.iscsiadm = iscsiadm
         self.multipath = multipath
         self.scsi = scsi
@@ -216,6 +241,8 @@ class VolumeManager:
         self.device_watches = []
         self.errors = {}
         self.left_behind = []
+        self.rolled_back = []
+        self.kept = []
         self.outcomes = []
         self.results = []
 
@@ -317,13 +344,53 @@ class VolumeManager:
                 'missing_paths': login_missing(portals, volume['targets'])})
         return results
 
+    def attached(self, volume):
+        """Whether the volume is attached here already: its attach record's WWID (the one it must show) has a multipath
+        map now. Such a volume takes the heal path (see heal())."""
+        record = volume.get('previous')
+        return bool(record and record.get('wwid') and volume['wwid'] == record['wwid']
+                    and self.scsi.maps_of_wwid(record['wwid']))
+
     def present(self, volumes):
+        """Attach the volumes. One attached already (attached()) is healed, first: only its missing portals are logged
+        in and its missing LUNs scanned, its healthy paths' sessions and node records are left as they are, and it grows
+        when Cinder's size is larger. The others are attached together; a failure rolls back what this call made."""
+        count = len(volumes)
+        attached = [index for index, volume in enumerate(volumes) if self.attached(volume)]
+        results = [None] * count
+
+        def heal(index):
+            try:
+                return self.heal(volumes[index]['previous'], self.iscsiadm.sessions(), volume=volumes[index])
+            except CommandError as exc:
+                return self._for_volume((index, exc), count)
+        if share_sessions([volumes[index] for index in attached]):
+            healed = [heal(index) for index in attached]
+        else:
+            healed = in_parallel(heal, attached)
+        if attached:
+            self.stopwatch.mark('heal')
+        self.kept = [volumes[index]['volume_id'] for index in attached]
+        for index, result in zip(attached, healed):
+            if isinstance(result, CommandError):
+                raise result
+            results[index] = result
+        fresh = [index for index in range(count) if index not in attached]
+        if fresh:
+            self.mount_managers = []  # a failure below undoes only the mounts of the volumes it rolls back
+            for index, result in zip(fresh, self._present_fresh([volumes[index] for index in fresh], fresh, count)):
+                results[index] = result
+        return results
+
+    def _present_fresh(self, volumes, indexes, count):
+        """Attach volumes not attached here yet (indexes: their places in the call, for error messages)."""
         results = self._log_in(volumes)
         for index, result in enumerate(results):
             if len(result['targets']) - len(result['missing_paths']) < self.params['min_paths']:
                 self._undo_logins(self.outcomes)
+                self.rolled_back = [volume['volume_id'] for volume in volumes]
                 error = self._short_of_paths(result['missing_paths'], len(result['targets']))
-                raise self._for_volume((index, error), len(volumes))
+                raise self._for_volume((indexes[index], error), count)
         for missing in [m for result in results for m in result['missing_paths']]:
             self.module.warn('no path through %s %s LUN %d: %s' % (
                 missing['portal'], missing['iqn'], missing['lun'], missing['reason']))
@@ -349,16 +416,36 @@ class VolumeManager:
                 result['changed'] = result['changed'] or device.pop('changed')
                 result['missing_paths'] += device.pop('missing_paths')
                 result.update(device)
-            failed = self._write_records(volumes, results)
+            failed = self._mount(volumes, results) or self._write_records(volumes, results)
         if failed:
+            for manager in self.mount_managers:
+                manager.rollback()
             for manager, device in zip(managers, devices):
                 if not isinstance(device, CommandError):
                     manager.rollback()
             self._undo_logins(self.outcomes)
             leftovers = [(volume['volume_id'], manager.leftovers()) for volume, manager in zip(volumes, managers)]
             self.left_behind = [{'volume_id': volume_id, 'devices': devices} for volume_id, devices in leftovers if devices]
-            raise self._for_volume(failed[0], len(volumes))
+            self.rolled_back = [volume['volume_id'] for volume in volumes]
+            index, error = failed[0]
+            raise self._for_volume((indexes[index], error), count)
         return results
+
+    def _mount(self, volumes, results):
+        """The managed mount of each volume that asks for one (O(mounts)); [(index, CommandError)] of the first that
+        failed (its own steps undone; the caller undoes the others')."""
+        for index, (volume, result) in enumerate(zip(volumes, results)):
+            if volume.get('mount') and result.get('dm'):
+                manager = MountManager(self.module, self.mounts, self.scsi)
+                try:
+                    result['mount'] = manager.ensure(volume['volume_id'], volume['mount'], result,
+                                                     (volume['previous'] or {}).get('mount'))
+                except CommandError as exc:
+                    return [(index, exc)]
+                self.mount_managers.append(manager)
+                changed = result['mount'].pop('changed')
+                result['changed'] = result['changed'] or changed
+        return []
 
     def _write_records(self, volumes, results):
         """Write the attach record of each volume given by volume_id; [(index, CommandError)] of those that failed."""
@@ -390,7 +477,14 @@ class VolumeManager:
     def absent(self, volumes):
         def detach(volume):
             try:
-                return self._devices().absent(volume['targets'], self._volume_params(volume))
+                released = self._release(volume)
+                if released and released['changed'] and self.module.check_mode:
+                    return {'changed': True, 'removed_devices': [], 'paths': [], 'foreign_devices': [],
+                            'wwid': volume['wwid'], 'mount': released}  # the devices cannot be judged while mounted
+                removed = self._devices().absent(volume['targets'], self._volume_params(volume))
+                if released:
+                    removed.update(mount=released, changed=removed['changed'] or released['changed'])
+                return removed
             except CommandError as exc:
                 return exc
             except Exception as exc:  # pylint: disable=broad-except  # this volume's outcome; the others go on
@@ -421,6 +515,15 @@ class VolumeManager:
             raise self.errors[(errors[0]['portal'], errors[0]['iqn'])]
         return self.results
 
+    def _release(self, volume):
+        """Before the volume's devices go: its managed mount (from its attach record) unmounted and its fstab line
+        removed when O(unmount) asks, else refused while either is there; the entry for its result, or None."""
+        recorded = (volume.get('previous') or {}).get('mount')
+        if not recorded:
+            return None
+        return MountManager(self.module, self.mounts, self.scsi).release(
+            volume['volume_id'], recorded, volume['wwid'], self.params.get('unmount'))
+
     @staticmethod
     def _detached(volume, removed, outcomes, portals):
         """One volume's detach result: its devices' removal, its sessions' logouts, or the error that kept it."""
@@ -433,7 +536,7 @@ class VolumeManager:
             result['error'] = '; '.join(errors)
         return dict(removed, changed=removed['changed'] or any(o.get('changed') for o in mine), **result)
 
-    def heal(self, record, sessions):
+    def heal(self, record, sessions, volume=None):
         """Bring back the missing paths of the volume of an attach record: log in to each (portal, IQN) of its targets
         that has no session (sessions: a listing taken under the targets' locks), scan the LUNs without a device, add
         the devices to the map of the record's WWID. A (portal, IQN) with a session is not logged in again and its node
@@ -442,17 +545,25 @@ class VolumeManager:
         when it fails. The login of a missing (portal, IQN) takes its settings (CHAP, timeouts, node.startup) from
         a node record of the volume, best first as template_keys() orders them.
 
+        volume: the volume as iscsi_volume was given it, when present() heals a volume attached already (a re-run of
+        the attach). Its targets, CHAP and settings (from Cinder) are then used for the logins instead of a node
+        record's, its size_bytes grows the volume when Cinder's is larger, O(min_paths) applies, its managed mount is
+        made when missing, and its record is written even when nothing changed (the attachment may be new).
+
         Returns the volume's result as present() gives it; raises CommandError (after its rollback)."""
-        targets = record['targets']
+        targets = (volume or record)['targets']
         entries = [entry for entry in sessions_of(targets) if not find_session(sessions, entry['portal'], entry['iqn'])]
-        if self.params['ifaces'] and entries:
-            self.portal_iface.update(self.routes.portal_ifaces(sorted(set(e['portal'] for e in entries)),
-                                                               self.params['ifaces']))
+        unknown = sorted(set(e['portal'] for e in entries) - set(self.portal_iface))
+        if self.params['ifaces'] and unknown:
+            self.portal_iface.update(self.routes.portal_ifaces(unknown, self.params['ifaces']))
         settings = {}
         outcomes = [self._kept(entry, sessions) for entry in sessions_of(targets) if entry not in entries]
         ready = []
         for entry in entries:
-            params = self._template(entry, targets, sessions, settings)
+            if volume:
+                params = dict(self._volume_params(volume), iface=self._iface(entry['portal']))
+            else:
+                params = self._template(entry, targets, sessions, settings)
             if params is None:
                 outcomes.append({'portal': entry['portal'], 'iqn': entry['iqn'], 'error': 'no node record of the '
                                  "volume's targets to copy the CHAP and timeouts from (attach the volume again)"})
@@ -466,11 +577,16 @@ class VolumeManager:
             self.module.warn('%s: no path through %s %s LUN %d: %s' % (
                 record['volume_id'], missing['portal'], missing['iqn'], missing['lun'], missing['reason']))
         live = live_targets(portals, targets)
-        if not live:
+        if len(live) < (self.params['min_paths'] if volume else 1):
+            self._undo_logins(outcomes)
+            if volume:
+                raise self._short_of_paths(result['missing_paths'], len(targets))
             raise CommandError('no path logged in: %s' % '; '.join(
                 '%s: %s' % (missing['portal'], missing['reason']) for missing in result['missing_paths']))
+        if self.module.check_mode and any(o['logged_in'] for o in live_outcomes(portals)):
+            return dict(result, changed=True, wwid=record['wwid'])  # the new paths' devices cannot be predicted
         devices = self._devices()
-        params = dict(self.params, wwid=record['wwid'], size_bytes=None, min_paths=1)
+        params = dict(self.params, wwid=record['wwid'], size_bytes=volume['size_bytes'] if volume else None, min_paths=1)
         try:
             found = devices.present(live, params)
         except CommandError:  # present() rolled back its own devices and map
@@ -483,6 +599,11 @@ class VolumeManager:
         result['missing_paths'] += found.pop('missing_paths')
         result.update(found, changed=found['changed'] or any(o.get('logged_in') or o.get('created_node') or o.get('updated')
                                                              for o in live_outcomes(portals)))
+        if volume:
+            failed = self._mount([volume], [result]) or self._write_records([volume], [result])
+            if failed:
+                raise failed[0][1]  # the healed paths stay: the volume was attached before this call
+            return result
         if result['changed']:
             try:
                 write_record(self.params['record_dir'], attach_record(record, result, record))

@@ -61,6 +61,26 @@ description:
     WWID a smaller device is not taken for the volume.
   - O(grow_filesystem=true) also grows an ext2, ext3, ext4 or XFS filesystem mounted from the map itself (online,
     C(resize2fs) or C(xfs_growfs -d)) when it is more than 16 MiB smaller than the map (RV(filesystem)).
+  - A volume attached already - its attach record's WWID has a multipath map - takes the heal path of
+    M(cinder_local.iscsi_multipath.iscsi_volume_heal) (one code path, C(VolumeManager.heal)) - only the (portal, IQN)
+    without a session are logged in (with the CHAP and settings given, not copied from a node record) and only the
+    LUNs without a device scanned; a healthy path's session and node record are left as they are (its device's
+    identity is read again, as every attach does). O(min_paths) applies; the volume grows when O(volumes[].size_bytes)
+    is larger, and gets its managed mount when it has none. A failure there leaves the paths that were up before and
+    the ones it healed.
+  - O(mounts) gives volumes a managed mount, made once the map is usable - a filesystem is created (C(mkfs.ext4) or
+    C(mkfs.xfs)) only on a map with no signature at all (C(blkid -p)); a map that holds the same filesystem type is
+    mounted as it is, and one with any other signature (another filesystem, a partition table, RAID, LVM) is refused.
+    It is mounted by WWID (C(/dev/disk/by-id/dm-uuid-mpath-<wwid>), checked to lead to the verified map) and kept
+    across reboots by an C(/etc/fstab) line after a marker comment naming the volume, with C(_netdev) (mounted after
+    the network and open-iscsi's logins), C(nofail) (the boot never waits on it or fails for it),
+    C(x-systemd.after=iscsid.service), C(x-systemd.after=multipathd.service) and a bounded
+    C(x-systemd.device-timeout); C(systemctl daemon-reload) follows each change of the file when systemd runs. An
+    fstab line rather than a systemd mount unit - the generator makes the same unit from it, and it stays where
+    operators and C(findmnt --verify) look. The attach record keeps what was mounted (RV(volumes)).
+  - With O(state=absent), a volume whose attach record holds a managed mount is refused while it is mounted or its
+    fstab line is there, before anything is changed, unless O(unmount=true) - then it is unmounted and that line
+    (and only that one) removed first. A mount this collection did not make is never unmounted.
   - RV(elapsed) reports the seconds spent in each phase inside the module (Python start-up and Ansible's
     own per-task cost are not included).
   - The CHAP passwords are passed to iscsiadm as arguments (iscsiadm has no other way), so they are
@@ -78,6 +98,8 @@ attributes:
     details:
       - Nothing is changed. When a session would have to be opened, the device part cannot be predicted
         and C(changed=true) is returned without RV(device).
+      - A managed mount is predicted from the map's probe, the mount table and C(/etc/fstab) (RV(volumes)); a detach
+        with O(unmount=true) of a mounted volume predicts the unmount and does not list its devices.
       - No path device is rescanned, so a volume extended in Cinder is judged on the sizes the kernel has cached; its
         growth is predicted (RV(resized), the new RV(size_bytes), RV(filesystem)) without being checked.
   diff_mode:
@@ -227,6 +249,23 @@ options:
         from is left as it is.
     type: bool
     default: false
+  mounts:
+    description:
+      - With O(state=present), managed mounts of volumes given with O(volumes[].volume_id), keyed by that id (see the
+        description). Each is a dict with C(path) (required; an absolute path without white space, C(#) or a
+        backslash), C(fstype) (C(ext4), the default, or C(xfs)), C(mkfs_options) (a list of arguments for C(mkfs.<fstype>),
+        used only when the map has no signature), C(options) (mount options, default C(defaults); the boot options
+        are added) and C(device_timeout) (seconds the boot waits for the map, 1 to 600, default 90).
+      - A volume with a managed mount on another path in its attach record is refused (detach it with O(unmount)
+        first). A volume left out keeps the managed mount its record holds; nothing is unmounted by an attach.
+    type: dict
+    default: {}
+  unmount:
+    description:
+      - With O(state=absent), unmount the managed mount of each volume (from its attach record) and remove its fstab
+        line before the detach. Without it, such a volume is refused while it is mounted or its line is there.
+    type: bool
+    default: false
   record_dir:
     description:
       - Directory of the attach records, C(<volume_id>.json) (the roles' C(volume_attach_record_dir)). A
@@ -238,6 +277,7 @@ requirements:
   - multipath-tools (multipath, multipathd running)
   - util-linux blockdev, coreutils timeout, udevadm
   - e2fsprogs (dumpe2fs, resize2fs) or xfsprogs (xfs_info, xfs_growfs) for O(grow_filesystem) on such a filesystem
+  - util-linux blkid, mount and umount, and e2fsprogs (mkfs.ext4) or xfsprogs (mkfs.xfs), for O(mounts)
   - iproute2 ip (for O(ifaces))
 author:
   - cinder_local maintainers (@cinder-local)
@@ -277,6 +317,22 @@ EXAMPLES = r"""
       {{ connection_infos | map('cinder_local.iscsi_multipath.iscsi_targets') | map('dict2items')
          | map('selectattr', 'key', 'in', ['targets', 'auth']) | map('items2dict') | list }}
   register: attached
+
+- name: Attach a volume with a managed ext4 mount (made only on a blank volume, kept in /etc/fstab)
+  cinder_local.iscsi_multipath.iscsi_volume:
+    volumes:
+      - volume_id: 5f2a3c1e-8a6b-4d3f-9c1e-2b7a4d6e8f10
+        targets: "{{ (connection_info | cinder_local.iscsi_multipath.iscsi_targets).targets }}"
+        auth: "{{ (connection_info | cinder_local.iscsi_multipath.iscsi_targets).auth }}"
+    mounts:
+      5f2a3c1e-8a6b-4d3f-9c1e-2b7a4d6e8f10: {path: /srv/db, fstype: xfs, options: noatime}
+
+- name: Detach it, unmounting it and removing its fstab line
+  cinder_local.iscsi_multipath.iscsi_volume:
+    volumes:
+      - volume_id: 5f2a3c1e-8a6b-4d3f-9c1e-2b7a4d6e8f10
+    state: absent
+    unmount: true
 
 - name: Detach them again
   cinder_local.iscsi_multipath.iscsi_volume:
@@ -405,15 +461,36 @@ volumes:
       are detached.
     - C(discovery) when O(discovery) ran for the volume - C(portal), C(added) (the targets it added) and C(error)
       when it failed.
-    - The attach record written for a volume with C(volume_id) holds C(version) (1), C(volume_id), C(attachment_id),
+    - C(mount) for a volume with a managed mount (O(mounts)) - C(path), C(fstype), C(device) (the by-id path of the
+      map), C(fstab) (the line), C(created_filesystem) (this collection made it, now or earlier), and what this call
+      did or would do, C(mkfs), C(mounted) and C(fstab_changed), and C(elapsed_s) (its seconds). With O(state=absent) - C(path), C(unmounted) and
+      C(fstab_removed).
+    - The attach record written for a volume with C(volume_id) holds C(version) (2), C(volume_id), C(attachment_id),
       C(wwid), C(device), C(size_bytes), C(targets) (every path, also the ones that did not come up), and
-      C(own_sessions) and C(own_nodes) (the targets whose session or node record an attach of this volume made); no
-      secret.
+      C(own_sessions) and C(own_nodes) (the targets whose session or node record an attach of this volume made), and
+      C(mount) when this collection mounted it (C(path), C(fstype), C(device), C(fstab), C(created_filesystem)); no
+      secret. Version 1 records (no C(mount)) are read the same way.
   returned: when O(volumes) is given
   type: list
   elements: dict
   sample: [{targets: [{portal: 192.0.2.1:3260, iqn: "iqn.2010-10.org.openstack:volume-0736e4a3", lun: 1}],
             device: /dev/mapper/360000000000000000e00000000010001, wwid: 360000000000000000e00000000010001}]
+rolled_back:
+  description:
+    - On a failed attach, the volumes (C(volume_id), None for O(targets)) whose host side this call rolled back - the
+      maps, SCSI devices, sessions and node records it made (see RV(left_behind) for what stayed).
+  returned: on failure with O(state=present)
+  type: list
+  elements: str
+  sample: [5f2a3c1e-8a6b-4d3f-9c1e-2b7a4d6e8f10]
+kept:
+  description:
+    - On a failed attach, the volumes attached before this call (healed, see the description), which keep their map
+      and the paths they had, whatever failed - a path that did not grow, a managed mount refused.
+  returned: on failure with O(state=present)
+  type: list
+  elements: str
+  sample: [5f2a3c1e-8a6b-4d3f-9c1e-2b7a4d6e8f10]
 left_behind:
   description:
     - On a failed attach, the volumes whose map or SCSI devices made by this call the rollback could not remove,
@@ -425,7 +502,7 @@ left_behind:
 elapsed:
   description:
     - Seconds spent inside the module per phase. C(discovery_s) when O(ifaces) or O(discovery) ran. With
-      O(state=present) - C(login_s) (all portals, in
+      O(state=present) - C(heal_s) (volumes attached already, see the description), C(login_s) (all portals, in
       parallel), C(devices_s) (LUN scan until the SCSI devices show up), C(map_s) (map built and usable),
       C(total_s). With O(state=absent) - C(devices_s) (map and devices removed), C(logout_s), C(total_s).
   returned: always
@@ -444,6 +521,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._ifac
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
     LockError, lock_argument_spec, targets_locked)
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._mount import Mounts
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import (
     DEFAULT_RECORD_DIR, RecordError, read_record)
@@ -471,6 +549,8 @@ def argument_spec():
     spec['record_dir'] = dict(type='path', default=DEFAULT_RECORD_DIR)
     spec['discovery'] = dict(type='bool', default=False)
     spec['grow_filesystem'] = dict(type='bool', default=False)
+    spec['mounts'] = dict(type='dict', default={})
+    spec['unmount'] = dict(type='bool', default=False)
     spec['ifaces'] = dict(type='list', elements='dict', default=[], options=dict(
         name=dict(type='str', required=True), netdev=dict(type='str'), hwaddress=dict(type='str'),
         transport=dict(type='str')))
@@ -501,7 +581,7 @@ def main():
         if runner:
             runner.require()
     filesystems = Filesystems(module) if params['grow_filesystem'] and params['state'] == 'present' else None
-    manager = VolumeManager(module, iscsiadm, multipath, scsi, routes, filesystems)
+    manager = VolumeManager(module, iscsiadm, multipath, scsi, routes, filesystems, Mounts(module))
     try:
         discovered = manager.prepare(volumes)
         # Taking the locks checks lock_dir first: a planted one fails before any change (check mode takes no lock).
@@ -515,6 +595,8 @@ def main():
         module.fail_json(msg=str(exc))
     except CommandError as exc:
         fail = dict(portals=manager.outcomes, left_behind=manager.left_behind, **exc.fail_kwargs())
+        if params['state'] == 'present':
+            fail.update(rolled_back=manager.rolled_back, kept=manager.kept)
         if params['volumes'] is None:
             fail['targets'] = volumes[0]['targets']
         elif manager.results:

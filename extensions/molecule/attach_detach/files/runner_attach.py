@@ -12,7 +12,8 @@ usage: python runner_attach.py PLAYBOOK_DIR INVENTORY ARTIFACT_DIR VOLUME_ID...
 4. the same in check mode: must change nothing and create no Cinder attachment.
 Then reads each volume's CHAP password from its Cinder attachment and fails when one appears anywhere
 in the artifacts ansible-runner wrote (job events, stdout, fact cache), whatever the encoding.
-Prints a JSON summary. Cloud from OS_CLOUD / OS_CLIENT_CONFIG_FILE.
+Prints a JSON summary. Cloud from OS_CLOUD / OS_CLIENT_CONFIG_FILE. ATTACH_DETACH_MOUNTS (JSON, optional) is passed
+as volume_attach_mounts, and each volume's managed mount result (from the engine's job event) is in the summary.
 """
 
 import base64
@@ -29,7 +30,8 @@ import openstack
 def run(playbook, inventory, volume_ids, data_dir, ident, check=False):
     return ansible_runner.run(
         private_data_dir=str(data_dir), playbook=playbook, inventory=inventory, ident=ident, quiet=True,
-        extravars={'target_hosts': 'all', 'volume_ids': volume_ids, 'min_paths': 1}, verbosity=4,
+        extravars={'target_hosts': 'all', 'volume_ids': volume_ids, 'min_paths': 1,
+                   'volume_attach_mounts': json.loads(os.environ.get('ATTACH_DETACH_MOUNTS') or '{}')}, verbosity=4,
         cmdline='--check' if check else None,
     )
 
@@ -47,6 +49,13 @@ def discoveries(runner):
     volumes = jmespath.search("[?event=='runner_on_ok' && ends_with(event_data.task_action, 'iscsi_volume')]"
                               ".event_data.res.volumes[] | [?discovery]", list(runner.events)) or []
     return dict((volume['volume_id'], volume['discovery']) for volume in volumes)
+
+
+def managed_mounts(runner):
+    """{volume_id: mount} from the iscsi_volume result in the job events (volumes with a managed mount)."""
+    volumes = jmespath.search("[?event=='runner_on_ok' && ends_with(event_data.task_action, 'iscsi_volume')]"
+                              ".event_data.res.volumes[] | [?mount]", list(runner.events)) or []
+    return dict((volume['volume_id'], volume['mount']) for volume in volumes)
 
 
 def attachment_ids(storage, volume_ids):
@@ -93,7 +102,7 @@ def main():
         runner = run(attach, inventory, volume_ids, data_dir, ident, check)
         summary[ident] = {'rc': runner.rc, 'status': runner.status, 'changed': changed_total(runner),
                           'new_cinder_attachments': len(set(attachment_ids(storage, volume_ids)) - set(before)),
-                          'discovery': discoveries(runner)}
+                          'discovery': discoveries(runner), 'mounts': managed_mounts(runner)}
         if runner.rc != 0:
             problems.append('%s failed' % ident)
         elif ident == 'attach-1' and summary[ident]['changed'] == 0:

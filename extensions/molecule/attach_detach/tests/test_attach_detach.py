@@ -43,6 +43,11 @@ def test_attach_records_removed(host):
         assert not host.file('%s/%s.json' % (RECORD_DIR, volume['id'])).exists
 
 
+def test_no_managed_mount_left(host):
+    assert 'cinder_local.iscsi_multipath' not in host.file('/etc/fstab').content_string
+    assert host.run('findmnt --mountpoint /mnt/managed').rc == 1
+
+
 def test_cinder_attachment_gone():
     lab = os.path.join(os.environ['MOLECULE_PROJECT_DIRECTORY'], '.lab', os.environ.get('LAB_NAME', 'molecule'))
     conn = openstack.connect(cloud='cinder-lab', config_files=[os.path.join(lab, 'clouds.yaml')])

@@ -127,7 +127,7 @@ def test_the_attach_writes_a_private_record_without_secrets(harness, hosts, args
     result, failed = harness.run(iscsi_volume.main, args, _attach_steps(hosts) + [MAPS])
     assert not failed, result
     record = _record(args)
-    assert record == {'version': 1, 'volume_id': VOLUME_ID, 'attachment_id': 'att-1', 'wwid': WWID,
+    assert record == {'version': 2, 'volume_id': VOLUME_ID, 'attachment_id': 'att-1', 'wwid': WWID,
                       'device': '/dev/mapper/' + WWID, 'size_bytes': SIZE, 'targets': TARGETS,
                       'own_sessions': TARGETS, 'own_nodes': TARGETS}
     assert stat.S_IMODE(os.stat(args['record_dir']).st_mode) == 0o700

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_volume_heal
+from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_volume, iscsi_volume_heal
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.test_iscsi_volume import (  # noqa: F401  # pylint: disable=unused-import
     A, B, IQN, MAPS, NODE, ONLY, SECRET, SESSIONS, SHOW, SIZE, STEPS, SYSFS_WWID, TARGETS, TWO_SESSIONS, WWID,
     _dead_lane, _login_lane, warnings)
@@ -145,3 +145,25 @@ def test_a_new_path_of_another_wwid_is_refused_and_rolled_back(harness, degraded
     assert failed and result['msg'].startswith('%s: the paths disagree on the WWID' % VOLUME_ID), result
     assert not degraded.exists('sys/block/sdb') and degraded.exists('sys/block/sda')
     assert result['health'][0]['status'] == 'degraded' and record(args) == RECORD
+
+
+def test_a_rerun_of_the_attach_on_the_degraded_volume_takes_the_heal_path(harness, degraded, args):
+    """iscsi_volume as the volume_attach role runs it again: the live path's session and node record are not touched
+    (not even read: the CHAP comes from Cinder), only B is logged in and its LUN scanned."""
+    degraded.pend_device(1, 6, 1, 'sdb', SYSFS_WWID, SIZE)
+    rerun = dict(args, volumes=[{'volume_id': VOLUME_ID, 'attachment_id': 'att-2', 'targets': TARGETS, 'size_bytes': SIZE,
+                                 'auth': {'username': 'hmuser', 'password': SECRET}}],
+                 replacement_timeout=15, noop_out_interval=5, noop_out_timeout=10, login_retries=2)
+    result, failed = harness.run(iscsi_volume.main, rerun, [
+        call(SESSIONS, stdout=ONLY[A]),                                           # the heal path's listing
+        *_login_lane(B, 'b')[:-1], TWO_SESSIONS,                                  # B only
+        TWO_SESSIONS,
+        replay(STEPS['add_path_sdb'], effect=lambda: degraded.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
+        MAPS])
+    assert not failed, result
+    volume, = result['volumes']
+    assert [(p['portal'], p['sid'], p['created_node'], p['logged_in']) for p in volume['portals']] == [
+        (A, 5, False, False), (B, 6, True, True)]
+    assert not any(made[:len(NODE[A])] == NODE[A] for made in harness.made)
+    assert record(args)['attachment_id'] == 'att-2' and record(args)['own_sessions'] == TARGETS
+    assert 'heal_s' in result['elapsed'] and 'login_s' not in result['elapsed']
