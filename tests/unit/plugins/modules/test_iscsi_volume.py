@@ -7,12 +7,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 
 import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _volume
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _session, _volume
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_volume
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import (
     call,
@@ -160,6 +161,67 @@ def test_dead_portal_warns_and_attaches_one_path(harness, hosts, args, warnings)
         'timed out' % (B, IQN)
     assert result['portals'][1]['error'] and 'sid' not in result['portals'][1]
     assert warnings == ['no path through %s %s LUN 1: %s' % (B, IQN, result['missing_paths'][0]['reason'])]
+    _no_secret(result)
+
+
+@pytest.fixture
+def slow_b(monkeypatch):
+    """The login to B starts only once the gate is set (a portal slower than the engine's SLOW_LOGIN)."""
+    gate = threading.Event()
+    present = _session.SessionManager.present
+
+    def held_back(manager, params, sessions=None):
+        if manager.portal == B:
+            assert gate.wait(10), 'the map was not built while the login to B was pending'
+        return present(manager, params, sessions)
+    monkeypatch.setattr(_session.SessionManager, 'present', held_back)
+    monkeypatch.setattr(_volume, 'SLOW_LOGIN', 0.05)
+    return gate
+
+
+def _map_on_a_while_b_pends(hosts, gate, b_lane):
+    """The login to A, the map built on sda alone, then (gate set by the map's listing) the slow login to B."""
+    return [replay(STEPS['session_none']), parallel(
+        _login_lane(A, 'a'), b_lane,
+        [call(SESSIONS, stdout=ONLY[A]), replay(STEPS['multipath_a']),
+         replay(STEPS['add_path_sda'], effect=_map_built(hosts, ['sda'])), dict(MAPS, effect=gate.set)])]
+
+
+def test_the_map_is_built_on_the_live_path_while_the_dead_portal_login_is_pending(harness, hosts, args, warnings,
+                                                                                  slow_b):
+    hosts.pend_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
+    result, failed = harness.run(iscsi_volume.main, args, _map_on_a_while_b_pends(hosts, slow_b, _dead_lane(B, 'b')))
+    assert not failed, result
+    assert result['device'] == '/dev/mapper/' + WWID and [p['dev'] for p in result['paths']] == ['sda']
+    assert [m['portal'] for m in result['missing_paths']] == [B]
+    assert warnings == ['no path through %s %s LUN 1: %s' % (B, IQN, result['missing_paths'][0]['reason'])]
+    assert {'login_s', 'slow_login_s', 'late_paths_s'} <= set(result['elapsed'])
+    _no_secret(result)
+
+
+def test_a_late_path_joins_the_map_once_its_device_shows_the_volume(harness, hosts, args, warnings, slow_b):
+    hosts.pend_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
+    hosts.pend_device(1, 6, 1, 'sdb', SYSFS_WWID, SIZE)
+    result, failed = harness.run(iscsi_volume.main, args, _map_on_a_while_b_pends(hosts, slow_b, _login_lane(B, 'b')) + [
+        TWO_SESSIONS, replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])), MAPS])
+    assert not failed and result['changed'], result
+    assert [(p['portal'], p['dev'], p['dm_st']) for p in result['paths']] == [(A, 'sda', 'active'), (B, 'sdb', 'active')]
+    assert result['missing_paths'] == [] and warnings == [] and result['dm'] == 'dm-0'
+    assert hosts.read('sys/block/sda/device/rescan') == '1'  # sda's identity read again before sdb joined it
+
+
+def test_a_late_path_of_another_wwid_rolls_the_whole_attach_back(harness, hosts, args, slow_b):
+    hosts.pend_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
+    hosts.pend_device(1, 6, 1, 'sdb', 'naa.60000000000000000000000000000002', SIZE)
+    result, failed = harness.run(iscsi_volume.main, args, _map_on_a_while_b_pends(hosts, slow_b, _login_lane(B, 'b')) + [
+        TWO_SESSIONS, call(FLUSH['argv'], effect=lambda: hosts.remove_map('dm-0')),
+        parallel([call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])],
+                 [call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_b']), replay(STEPS['node_delete_b'])])])
+    assert failed and result['msg'].startswith('the paths disagree on the WWID'), result
+    assert not hosts.exists('sys/block/dm-0') and not hosts.exists('sys/block/sda') and not hosts.exists('sys/block/sdb')
+    assert result['left_behind'] == []
     _no_secret(result)
 
 
