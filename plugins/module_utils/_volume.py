@@ -42,7 +42,7 @@ def checked_volumes(params, read_record):
         where = 'volumes[%d]' % index
         wwid, attachment_id, targets = volume['wwid'], volume['attachment_id'], volume['targets']
         record = read_record(volume['volume_id']) if volume['volume_id'] else None
-        if targets is None:
+        if targets is None or (targets == [] and record is not None and params['state'] == 'absent'):
             if not volume['volume_id'] or params['state'] != 'absent':
                 raise TargetsError('%s.targets is required (only a detach can take them from volume_id\'s record)'
                                    % where)
@@ -63,12 +63,18 @@ def checked_volumes(params, read_record):
     return volumes
 
 
-def volumes_problem(volumes, min_paths):
+def nothing_known(volume, detach):
+    """True for a volume a detach can only leave alone: given by volume_id with no targets (Cinder's attachment has no
+    connection details: it was never connected), no attach record and no WWID."""
+    return detach and bool(volume.get('volume_id')) and not volume['targets'] and not volume['wwid']
+
+
+def volumes_problem(volumes, min_paths, detach=False):
     """Why the volumes cannot be attached or detached together as given, or None (min_paths 0: not checked)."""
     auth = {}
     for index, volume in enumerate(volumes):
         where = 'volumes[%d] ' % index if len(volumes) > 1 else ''
-        if not volume['targets']:
+        if not volume['targets'] and not nothing_known(volume, detach):
             return where + 'targets is empty'
         problem = (auth_problem(volume['auth']) or discovery_auth_problem(volume.get('discovery_auth'))
                    or size_problem(volume.get('size_bytes'), 'size_bytes'))
@@ -492,6 +498,10 @@ class VolumeManager:
         return error
 
     def absent(self, volumes):
+        for volume in [volume for volume in volumes if nothing_known(volume, True)]:
+            self.module.warn('%s: no targets (the Cinder attachment has no connection details) and no attach record: '
+                             'nothing of it to detach on this host' % volume['volume_id'])
+
         def detach(volume):
             try:
                 return self._devices().absent(volume['targets'], self._volume_params(volume))

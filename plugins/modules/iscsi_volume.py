@@ -112,6 +112,9 @@ options:
         description:
           - The paths of the volume, as in O(targets). Required unless O(state=absent) and
             O(volumes[].volume_id) is given.
+          - With O(state=absent), an empty list (a Cinder attachment without connection details, never connected)
+            for a volume without attach record and without O(volumes[].wwid) detaches nothing of it - a warning
+            says so and its outcome is unchanged, without error. With an attach record, the record gives the targets.
         type: list
         elements: dict
         suboptions:
@@ -495,7 +498,8 @@ def main():
     except (TargetsError, RecordError) as exc:
         module.fail_json(msg=str(exc))
     min_paths = params['min_paths'] if params['state'] == 'present' else 0
-    problem = (timing_problem(params) or iface_problem(params['iface']) or volumes_problem(volumes, min_paths)
+    problem = (timing_problem(params) or iface_problem(params['iface'])
+               or volumes_problem(volumes, min_paths, detach=params['state'] == 'absent')
                or count_problem(params) or ifaces_problem(params['ifaces']))
     if problem:
         module.fail_json(msg=problem)

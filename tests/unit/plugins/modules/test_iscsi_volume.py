@@ -596,6 +596,41 @@ def test_absent_from_the_record_alone(harness, hosts, args, tmp_path):
     assert os.path.exists(os.path.join(args['record_dir'], VOLUME_ID + '.json'))  # the caller removes it
 
 
+def test_absent_of_a_volume_cinder_gave_no_targets_and_without_record_detaches_nothing(harness, args, tmp_path,
+                                                                                      warnings):
+    """volume_detach asked Cinder: its attachment has no connection details (made without a connector)."""
+    del args['targets']
+    args.update(state='absent', volumes=[{'volume_id': VOLUME_ID, 'attachment_id': 'att-2', 'targets': []}],
+                record_dir=str(tmp_path / 'records'))
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert not failed and not result['changed'], result
+    volume = result['volumes'][0]
+    assert (volume['volume_id'], volume['attachment_id'], volume['targets']) == (VOLUME_ID, 'att-2', [])
+    assert volume['removed_devices'] == [] and volume['portals'] == [] and 'error' not in volume
+    assert warnings == ['%s: no targets (the Cinder attachment has no connection details) and no attach record: '
+                        'nothing of it to detach on this host' % VOLUME_ID]
+
+
+def test_absent_with_empty_targets_takes_them_from_the_record(harness, hosts, args, tmp_path):
+    _attached(hosts)
+    del args['targets']
+    args.update(state='absent', volumes=[{'volume_id': VOLUME_ID, 'targets': []}], record_dir=_record_dir(tmp_path))
+    devices = _detach_devices(hosts)
+    result, failed = harness.run(iscsi_volume.main, args, devices[:1] + [MAPS] + devices[1:] + [
+        TWO_SESSIONS, parallel(_logout_lane(A, 'a'), _logout_lane(B, 'b'))])
+    assert not failed and result['volumes'][0]['targets'] == TARGETS, result
+
+
+def test_empty_targets_are_refused_for_an_attach_and_with_a_wwid(harness, args, tmp_path):
+    del args['targets']
+    args.update(volumes=[{'volume_id': VOLUME_ID, 'targets': []}], record_dir=str(tmp_path / 'records'))
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and result['msg'] == 'targets is empty'
+    args.update(state='absent', volumes=[{'volume_id': VOLUME_ID, 'targets': [], 'wwid': WWID}])
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and result['msg'] == 'targets is empty'
+
+
 def test_absent_without_a_record_says_so_before_any_command(harness, args, tmp_path):
     del args['targets']
     args.update(state='absent', volumes=[{'volume_id': VOLUME_ID}], record_dir=str(tmp_path / 'none'))
