@@ -142,6 +142,10 @@ class Iscsiadm(CommandRunner):
         return ['-m', 'node', '-T', iqn, '-p', portal]
 
     def sessions(self):
+        """``iscsiadm -m session``, parsed; the threads that list at once share one listing (SharedCall)."""
+        return self._shared_call('sessions', self._sessions)
+
+    def _sessions(self):
         rc, out = self._iscsiadm(['-m', 'session'], ok_rcs=(0, ERR_NO_OBJS_FOUND), what='listing sessions')
         return parse_sessions(out) if rc == 0 else []
 
