@@ -250,7 +250,8 @@ def _role_args(tmp_path, size=BIG, **extra):
 
 def _rerun(sysfs, *after_map):
     """The role's call on an attached volume: sessions kept, node records unchanged, then the map's steps."""
-    return [SESSIONS, parallel([call(NODE[A] + ['-S'], stdout=SHOW[A])], [call(NODE[B] + ['-S'], stdout=SHOW[B])]),
+    return [SESSIONS, call([ADM, '-m', 'node'], stdout='%s,1 %s\n%s,1 %s\n' % (A, IQN, B, IQN)),
+            parallel([call(NODE[A] + ['-S'], stdout=SHOW[A])], [call(NODE[B] + ['-S'], stdout=SHOW[B])]),
             SESSIONS] + list(after_map)
 
 
