@@ -188,14 +188,14 @@ class Logins:
 
     def wait(self, enough):
         """Wait until every login ended, or until enough(outcomes of the ended logins) holds and no login ended for
-        SLOW_LOGIN seconds; return the outcomes of the ended logins."""
+        SLOW_LOGIN seconds; return (the outcomes of the ended logins, True when a login is still running)."""
         with self.ended:
             while None in self.outcomes:
                 quiet = time.monotonic() - self.last_end
                 if quiet >= SLOW_LOGIN and enough(self.ended_outcomes()):
                     break
                 self.ended.wait(max(SLOW_LOGIN - quiet, 0.05))
-            return self.ended_outcomes()
+            return self.ended_outcomes(), None in self.outcomes
 
     def join(self):
         """Every outcome, in entry order, once every login ended (each is bounded by its own timeout)."""
@@ -391,11 +391,10 @@ class VolumeManager:
         """Log in everywhere, build each volume's map on the paths that are up (a slow login left running), then add
         the paths whose login ended late; on a failure every volume is rolled back."""
         logins = self._log_in(volumes)
-        early = logins.wait(lambda outcomes: self._enough(volumes, outcomes))
+        early, slow = logins.wait(lambda outcomes: self._enough(volumes, outcomes))
         self.stopwatch.mark('login')
-        slow = len(early) < len(logins.entries)
         if not slow:
-            self.outcomes = early
+            self.outcomes = logins.join()  # every login ended (an unexpected error in one is raised here)
             results = self._login_results(volumes)
             for index, result in enumerate(results):
                 if len(result['targets']) - len(result['missing_paths']) < self.params['min_paths']:
