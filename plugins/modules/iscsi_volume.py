@@ -436,7 +436,8 @@ elapsed:
       O(state=present) - C(login_s) (all portals, in
       parallel), C(devices_s) (LUN scan until the SCSI devices show up), C(map_s) (map built and usable),
       C(total_s); after a slow login (see the description) also C(slow_login_s) (from C(login_s) until the slow
-      logins ended, the maps built meanwhile) and C(late_paths_s) (their paths added). With O(state=absent) - C(devices_s) (map and devices removed), C(logout_s), C(total_s).
+      logins ended, the maps built meanwhile) and C(late_paths_s) (their paths added). With O(state=absent) -
+      C(devices_s) (map and devices removed), C(logout_s), C(total_s).
   returned: always
   type: dict
   sample: {login_s: 0.52, devices_s: 0.61, map_s: 1.2, total_s: 2.4}

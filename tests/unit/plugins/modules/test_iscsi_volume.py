@@ -613,8 +613,8 @@ def test_absent_from_the_record_alone(harness, hosts, args, tmp_path):
     assert os.path.exists(os.path.join(args['record_dir'], VOLUME_ID + '.json'))  # the caller removes it
 
 
-def test_absent_of_a_volume_cinder_gave_no_targets_and_without_record_detaches_nothing(harness, args, tmp_path,
-                                                                                      warnings):
+def test_absent_of_a_volume_cinder_gave_no_targets_and_without_record_detaches_nothing(
+        harness, args, tmp_path, warnings):
     """volume_detach asked Cinder: its attachment has no connection details (made without a connector)."""
     del args['targets']
     args.update(state='absent', volumes=[{'volume_id': VOLUME_ID, 'attachment_id': 'att-2', 'targets': []}],
