@@ -2,6 +2,7 @@
 # bench/run.sh [--quick]: the collection vs os-brick 7.1.1 on one lab VM, same tgt targets,
 # same connection_info, in one run. Writes bench/results.md and bench/results.json
 # (--quick: 1 run each, scale 1 and 16, results only under .cache/bench/<stamp>/).
+# Last, the second anchor: playbooks/attach_volume.yml against `cinder local-attach`, real Cinder (lab/openstack).
 # Everything that touches the data path runs inside the lab guest (bench/guest/*.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ SCALE_RUNS=${BENCH_SCALE_RUNS:-$RUNS}        # rounds of every scale
 CHAIN_RUNS=${BENCH_CHAIN_RUNS:-$RUNS}        # cycles of the module chain (iscsi_session + multipath_device)
 ROLE_RUNS=${BENCH_ROLE_RUNS:-$RUNS}          # cycles of the volume_attach/volume_detach roles
 ROLE_VARIANTS=${BENCH_ROLE_VARIANTS:-1}      # 0: dead portal and scale through iscsi_volume only
+ANCHOR=${BENCH_ANCHOR:-1}                    # 0: no second anchor (attach_volume.yml vs cinder local-attach)
 DEADLINE=${BENCH_DEADLINE:-}                 # date(1) time after which no new measurement starts
 SCALES=${BENCH_SCALES:-$([ $QUICK = 1 ] && echo "1 16" || echo "1 4 16")}
 VOLUMES=$(tr ' ' '\n' <<< "$SCALES" | sort -n | tail -1)
@@ -24,7 +26,9 @@ OUT=$REPO/.cache/bench/$(date -u +%Y%m%dT%H%M%SZ)
 RAW=$OUT/raw.jsonl
 GUEST=$REPO/bench/guest
 OSB_PY=$REPO/.venv-openstack/bin/python
+LA_VENV=$REPO/.venv-local-attach             # python-brick-cinderclient-ext (requirements/bench-local-attach.txt)
 LABCTL=$REPO/lab/labctl
+OPENSTACK_LAB=$REPO/lab/openstack/openstack-lab
 PORTAL_A=192.0.2.1:3260
 PORTAL_B=198.51.100.1:3260
 IQN_PREFIX=iqn.2010-10.org.openstack:volume-bench
@@ -52,8 +56,9 @@ osbrick() { g "$OSB_PY" "$GUEST/osbrick_driver.py" "$@" 2> >(grep -v -i eventlet
 
 make_collection() {  # the committed collection, as ansible_collections/cinder_local/iscsi_multipath
     local dest=$OUT/collections/ansible_collections/cinder_local/iscsi_multipath
-    mkdir -p "$dest"
-    git archive HEAD galaxy.yml meta plugins roles | tar -x -C "$dest"
+    mkdir -p "$dest" "$OUT/collections-cinder"
+    git archive HEAD galaxy.yml meta plugins roles playbooks | tar -x -C "$dest"
+    cp -a "$OUT/collections/ansible_collections" "$OUT/collections-cinder/"  # the anchor's: real Cinder
     # The roles ask Cinder for connection_info: answer from the same files os-brick gets.
     cp bench/ansible/cinder_stub.py "$dest/plugins/modules/cinder_attachment.py"
     meta collection_commit "$(git rev-parse --short HEAD)"
@@ -258,6 +263,63 @@ phase_collection() {
     fi
 }
 
+# Second anchor: the whole playbooks/attach_volume.yml run (ansible-playbook on this host as the controller,
+# Keystone, Cinder, ssh into the guest, until a usable 2-path map) against the whole `cinder local-attach`
+# (python-brick-cinderclient-ext, run in the guest as an operator would, reaching Keystone and Cinder on
+# 192.0.2.1), both against the lab's real Cinder (lab/openstack), one volume of type two-portal; detach too.
+anchor_cycle() {  # anchor_cycle APPROACH VOLUME_ID TAG
+    if [ "$1" = ours ]; then
+        anchor_playbook attach "$2" | save "anchor-attach-ours-$3" | add anchor ours &&
+            anchor_playbook detach "$2" | save "anchor-detach-ours-$3" | add anchor ours
+    else
+        g python3 "$GUEST/local_attach.py" attach "$2" --env "$OUT/anchor-env.json" |
+            save "anchor-attach-local-attach-$3" | add anchor os_brick &&
+            g python3 "$GUEST/local_attach.py" detach "$2" --env "$OUT/anchor-env.json" |
+            save "anchor-detach-local-attach-$3" | add anchor os_brick
+    fi
+}
+
+anchor_playbook() {  # anchor_playbook attach|detach VOLUME_ID
+    "$REPO/.venv/bin/python" bench/anchor.py playbook "$1" "$2" --inventory "$("$LABCTL" inventory)" \
+        --collections "$OUT/collections-cinder" --labctl "$LABCTL" \
+        --playbooks "$OUT/collections-cinder/ansible_collections/cinder_local/iscsi_multipath/playbooks"
+}
+
+phase_anchor() {
+    local volume id project r
+    if [ ! -x "$LA_VENV/bin/cinder" ]; then
+        log "no $LA_VENV (tools/bootstrap.sh): second anchor skipped"
+        note "not run: second anchor (no $LA_VENV; tools/bootstrap.sh makes it)"
+        return 0
+    fi
+    log "second anchor: real Cinder and Keystone (lab/openstack), reachable from the guest on 192.0.2.1"
+    if ! OPENSTACK_LAB_LISTEN=0.0.0.0 "$OPENSTACK_LAB" up > "$OUT/openstack-up.log" 2>&1 ||
+        ! eval "$("$OPENSTACK_LAB" env)" ||
+        ! volume=$("$REPO/.venv/bin/python" bench/anchor.py volume create 2>> "$OUT/openstack-up.log"); then
+        log "FAILED: the lab's Cinder (see $OUT/openstack-up.log)"
+        note "failed, no sample: second anchor (the lab's Cinder did not come up)"
+        "$OPENSTACK_LAB" down > /dev/null 2>&1 || true
+        return 0
+    fi
+    id=$(jq -r .id <<< "$volume")
+    project=$(jq -r .project_id <<< "$volume")
+    meta anchor "python-brick-cinderclient-ext $("$LA_VENV/bin/pip" show python-brick-cinderclient-ext | sed -n 's/^Version: //p') (os-brick $("$LA_VENV/bin/pip" show os-brick | sed -n 's/^Version: //p')), volume type two-portal, Cinder 29 + Keystone 30 (lab/openstack)"
+    # The guest's environment of `cinder local-attach`: the lab's throwaway admin credentials (docs/lab-openstack.md).
+    jq -n --arg venv "$LA_VENV" --arg endpoint "http://192.0.2.1:8776/v3/$project" '{venv: $venv, os: {
+        OS_AUTH_URL: "http://192.0.2.1:5000/v3", OS_USERNAME: "admin", OS_PASSWORD: "lab-admin-secret",
+        OS_PROJECT_NAME: "admin", OS_USER_DOMAIN_NAME: "Default", OS_PROJECT_DOMAIN_NAME: "Default",
+        OS_VOLUME_API_VERSION: "3.44", CINDER_ENDPOINT: $endpoint}}' > "$OUT/anchor-env.json"
+    for r in $(seq 1 "$SLOW_RUNS"); do
+        measure "anchor $r, attach_volume.yml + detach_volume.yml (real Cinder)" anchor_cycle ours "$id" "$r"
+        # a volume of its own each time: Cinder keeps the attachment local-detach cannot delete (guest/local_attach.py)
+        volume=$("$REPO/.venv/bin/python" bench/anchor.py volume create 2>> "$OUT/openstack-up.log") &&
+            measure "anchor $r, cinder local-attach + local-detach (real Cinder)" anchor_cycle os_brick \
+                "$(jq -r .id <<< "$volume")" "$r"
+    done
+    "$REPO/.venv/bin/python" bench/anchor.py volume delete "$id" > /dev/null || true
+    "$OPENSTACK_LAB" down > /dev/null 2>&1 || true
+}
+
 main() {
     command -v jq > /dev/null || { echo "bench: needs jq" >&2; exit 2; }
     [ -x "$OSB_PY" ] || { echo "bench: needs $OSB_PY (tools/bootstrap.sh)" >&2; exit 2; }
@@ -273,10 +335,11 @@ main() {
     make_volumes
     while sleep 30; do cut -d' ' -f1 /proc/loadavg; done > "$OUT/load.txt" &
     SAMPLER=$!
-    trap '"$LABCTL" down; kill $SAMPLER 2> /dev/null' EXIT
+    trap '"$OPENSTACK_LAB" down > /dev/null 2>&1; "$LABCTL" down; kill $SAMPLER 2> /dev/null' EXIT
     lab_up
     phase_distro
     phase_collection
+    [ "$ANCHOR" = 0 ] || phase_anchor
     meta wall_s "$(( $(date +%s) - started ))"
     meta load_during "$(sort -n "$OUT/load.txt" | awk '{v[NR] = $1} END {if (NR) printf "1-min load average every 30 s: min %s, median %s, max %s (%d samples)", v[1], v[int((NR + 1) / 2)], v[NR], NR}')"
     meta load_after "$(cut -d' ' -f1-3 /proc/loadavg) (host load average: other labs share the 2 cores)"

@@ -6,6 +6,8 @@
   samples.py stall APPROACH                    {"io": iocheck, "watch": mpstate watch}
   samples.py trace APPROACH                    {"commands": {...}, "peak_rss_kib": N}
   samples.py overhead APPROACH                 {"runs": [{raw_s, ping_s}]} (ours only)
+  samples.py anchor APPROACH                   {return_s[, ready_s]}: the second anchor's attach (ready_s) or
+                                               detach (ours: bench/anchor.py, os_brick: cinder local-attach)
 
 The drivers of both approaches print the same shapes (bench/guest/*_driver.py).
 """
@@ -90,10 +92,17 @@ def from_overhead(data: dict, approach: str) -> list:
     return [sample(approach, "task_" + key, run[key]) for run in data["runs"] for key in ("raw_s", "ping_s")]
 
 
+def from_anchor(data: dict, approach: str) -> list:
+    if "ready_s" in data:  # attach
+        return [sample(approach, "anchor_attach_s", data["ready_s"]),
+                sample(approach, "anchor_attach_return_s", data["return_s"])]
+    return [sample(approach, "anchor_detach_s", data["return_s"])]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("kind", choices=("cycle", "scale", "dead", "stall", "trace", "overhead"))
+    parser.add_argument("kind", choices=("cycle", "scale", "dead", "stall", "trace", "overhead", "anchor"))
     parser.add_argument("approach", choices=("ours", "os_brick"))
     parser.add_argument("count", nargs="?", type=int, default=1)
     parser.add_argument("--prefix", default="")
@@ -109,6 +118,8 @@ def main() -> None:
         lines = from_stall(data, args.approach)
     elif args.kind == "overhead":
         lines = from_overhead(data, args.approach)
+    elif args.kind == "anchor":
+        lines = from_anchor(data, args.approach)
     else:
         lines = from_trace(data, args.approach)
     for line in lines:

@@ -77,4 +77,5 @@ else
   rm -rf .venv-2.21
 fi
 make_venv .venv-openstack "$(pick_python 3.11)" lab-openstack
+make_venv .venv-local-attach "$(pick_python 3.11)" bench-local-attach  # the bench's `cinder local-attach`
 echo "bootstrap: ready"

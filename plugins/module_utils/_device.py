@@ -31,7 +31,6 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targ
 
 FLUSH_INTERVAL = 2
 GROW_POLL = 1.0
-UDEV_WAIT = 10
 ADD_PATH_ATTEMPTS = 2
 COUNT_OPTIONS = ('min_paths', 'device_timeout', 'map_timeout', 'remove_timeout', 'flush_retries')
 
@@ -522,9 +521,10 @@ class DeviceManager:
         self.changed = True
         if self.module.check_mode:
             return dms.pop() if dms else None
-        # multipathd identifies a path by the WWID udev stored: wait for our devices' udev entries only
-        # (udevadm settle waits for the whole event queue: 3-7 s on the TCG lab), settle if they never show
-        if not wait_for(lambda: all(self.scsi.udev_known(dev) for dev in devs), min(timeout, UDEV_WAIT), self.poll):
+        # multipathd identifies a path by the WWID udev stored: wait for our devices' udev entries only, up to the
+        # map's timeout (udevadm settle waits for the whole event queue: 3-7 s on the TCG lab, and with 16 volumes at
+        # once it also waits for the events of the other volumes' maps), settle if they never show
+        if not wait_for(lambda: all(self.scsi.udev_known(dev) for dev in devs), timeout, self.poll):
             self.scsi.settle_udev(timeout)
         # find_multipaths strict needs the WWID in the wwids file: skip the multipath process when it is listed
         if not dms and not self.multipath.wwid_listed(wwid):

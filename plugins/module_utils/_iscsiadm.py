@@ -85,6 +85,15 @@ def parse_records(output):
     return records
 
 
+def record_iqns(output):
+    """``iscsiadm -m node`` output -> the IQNs of its records, lower case; None when a line is not a record (then
+    nothing can be told from it)."""
+    matches = [_RECORD_RE.match(line.strip()) for line in output.splitlines() if line.strip()]
+    if not all(matches):
+        return None
+    return set(match.group('iqn').lower() for match in matches)
+
+
 def parse_node_settings(output):
     """``iscsiadm -m node -T iqn -p portal`` -> {name: value}; ``<empty>`` becomes ''."""
     settings = {}
@@ -142,12 +151,21 @@ class Iscsiadm(CommandRunner):
         return ['-m', 'node', '-T', iqn, '-p', portal]
 
     def sessions(self):
+        """``iscsiadm -m session``, parsed; the threads that list at once share one listing (SharedCall)."""
+        return self._shared_call('sessions', self._sessions)
+
+    def _sessions(self):
         rc, out = self._iscsiadm(['-m', 'session'], ok_rcs=(0, ERR_NO_OBJS_FOUND), what='listing sessions')
         return parse_sessions(out) if rc == 0 else []
 
     def records(self):
         rc, out = self._iscsiadm(['-m', 'node'], ok_rcs=(0, ERR_NO_OBJS_FOUND), what='listing node records')
         return parse_records(out) if rc == 0 else []
+
+    def node_iqns(self):
+        """The IQNs (lower case) of every node record, one listing; None when a line of it is not a record."""
+        rc, out = self._iscsiadm(['-m', 'node'], ok_rcs=(0, ERR_NO_OBJS_FOUND), what='listing node records')
+        return record_iqns(out) if rc == 0 else set()
 
     def node_settings(self, portal, iqn):
         """Settings of one node record (secrets unmasked, -S, to compare them), or None when it does not exist."""

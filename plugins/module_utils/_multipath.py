@@ -106,6 +106,10 @@ class Multipath(CommandRunner):
         return daemon_answer_ok(rc, out)
 
     def maps(self):
+        """``multipathd show maps json``, parsed; the threads that list at once share one listing (SharedCall)."""
+        return self._shared_call('maps', self._maps)
+
+    def _maps(self):
         rc, out = self._call('multipathd', ['show', 'maps', 'json'], 'listing multipath maps')
         if not daemon_answer_ok(rc, out):
             raise CommandError('multipathd is not running', ['multipathd', 'show', 'maps', 'json'], rc, out, '')

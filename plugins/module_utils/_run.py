@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import copy
+import threading
 import time
 
 MASK = '********'
@@ -58,6 +60,8 @@ class CommandRunner:
         self.timeout = timeout
         self.secrets = set(secrets)
         self._bins = {}
+        self._shared = {}
+        self._shared_lock = threading.Lock()
 
     def bin(self, name):
         """Absolute path of a required binary."""
@@ -69,6 +73,12 @@ class CommandRunner:
         """Resolve every binary in COMMANDS now, so that a missing one fails before the first change."""
         for name in self.COMMANDS:
             self.bin(name)
+
+    def _shared_call(self, name, call):
+        """call(), one at a time for the threads of this runner that ask at once (see SharedCall)."""
+        with self._shared_lock:
+            shared = self._shared.setdefault(name, SharedCall(call))
+        return shared()
 
     def _run_command(self, argv, timeout=None):
         """THE seam: run argv under timeout(1) with a C locale; return (rc, stdout, stderr).
@@ -86,6 +96,45 @@ class CommandRunner:
         return CommandError(
             mask_secrets(msg, self.secrets), mask_secrets(list(argv), self.secrets), rc,
             mask_secrets(stdout, self.secrets), mask_secrets(stderr, self.secrets))
+
+
+class SharedCall:
+    """A read-only listing (``iscsiadm -m session``, ``multipathd show maps json``) that threads polling at once share:
+    one runs at a time, and a thread gets the answer of a call that started after it asked (never an older one), so
+    the threads that ask while a call runs all share the next. Sixteen volumes' threads polling run one process at a
+    time instead of sixteen; one or two threads still make a call each. Each caller gets its own copy."""
+
+    def __init__(self, call):
+        self.call = call
+        self.cond = threading.Condition()
+        self.running = False
+        self.started = self.finished = 0
+        self.outcome = None
+
+    def __call__(self):
+        with self.cond:
+            need = self.started + 1  # the first call that starts after this request
+            while self.running and self.finished < need:
+                self.cond.wait()
+            mine = self.finished < need
+            if mine:
+                self.running = True
+                self.started += 1
+                number = self.started
+        if mine:
+            try:
+                outcome = (self.call(), None)
+            except Exception as exc:  # pylint: disable=broad-except  # raised in every caller that shares it
+                outcome = (None, exc)
+            with self.cond:
+                self.running = False
+                self.finished, self.outcome = number, outcome
+                self.cond.notify_all()
+        else:
+            outcome = self.outcome
+        if outcome[1] is not None:
+            raise copy.copy(outcome[1])
+        return copy.deepcopy(outcome[0])
 
 
 def wait_for(predicate, timeout, interval=0.5):

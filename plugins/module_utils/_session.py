@@ -132,10 +132,13 @@ class SessionManager:
         self.iqn = iqn
         self.result = {'changed': False, 'portal': portal, 'iqn': iqn, 'sid': None}
 
-    def present(self, params, sessions=None):
-        """Node record set up and logged in; sessions: a fresh ``iscsiadm -m session`` listing, when the caller has one."""
+    def present(self, params, sessions=None, node_iqns=None):
+        """Node record set up and logged in; sessions: a fresh ``iscsiadm -m session`` listing, when the caller has one;
+        node_iqns: the IQNs (lower case) of every node record, listed by the caller under the target's lock: a target
+        none of whose records is listed has no record to read (one listing instead of a read per portal)."""
         check = self.module.check_mode
-        current = self.iscsiadm.node_settings(self.portal, self.iqn)
+        unknown = node_iqns is not None and self.iqn.lower() not in node_iqns
+        current = None if unknown else self.iscsiadm.node_settings(self.portal, self.iqn)
         created = current is None
         changes = settings_to_change(current, desired_settings(params))
         session = find_session(self.iscsiadm.sessions() if sessions is None else sessions, self.portal, self.iqn)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._device import (
     DeviceManager, checked_targets, min_paths_problem, size_problem)
@@ -24,6 +25,9 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._sess
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import TargetsError
 
 DEVICE_POLL = 0.25
+# A login still running when no other login ended for this long is slow (a portal whose packets are dropped): the
+# maps are built on the paths that are up meanwhile, and its path joins when (and if) its login ends within its bound.
+SLOW_LOGIN = 0.5
 
 
 def checked_volumes(params, read_record):
@@ -46,7 +50,7 @@ def checked_volumes(params, read_record):
         where = 'volumes[%d]' % index
         wwid, attachment_id, targets = volume['wwid'], volume['attachment_id'], volume['targets']
         record = read_record(volume['volume_id']) if volume['volume_id'] else None
-        if targets is None:
+        if targets is None or (targets == [] and record is not None and params['state'] == 'absent'):
             if not volume['volume_id'] or params['state'] != 'absent':
                 raise TargetsError('%s.targets is required (only a detach can take them from volume_id\'s record)'
                                    % where)
@@ -82,12 +86,18 @@ def share_sessions(volumes):
     return len(keys) != len(set(keys))
 
 
-def volumes_problem(volumes, min_paths):
+def nothing_known(volume, detach):
+    """True for a volume a detach can only leave alone: given by volume_id with no targets (Cinder's attachment has no
+    connection details: it was never connected), no attach record and no WWID."""
+    return detach and bool(volume.get('volume_id')) and not volume['targets'] and not volume['wwid']
+
+
+def volumes_problem(volumes, min_paths, detach=False):
     """Why the volumes cannot be attached or detached together as given, or None (min_paths 0: not checked)."""
     auth = {}
     for index, volume in enumerate(volumes):
         where = 'volumes[%d] ' % index if len(volumes) > 1 else ''
-        if not volume['targets']:
+        if not volume['targets'] and not nothing_known(volume, detach):
             return where + 'targets is empty'
         problem = (auth_problem(volume['auth']) or discovery_auth_problem(volume.get('discovery_auth'))
                    or size_problem(volume.get('size_bytes'), 'size_bytes'))
@@ -172,6 +182,52 @@ def in_parallel(work, items):
         if error is not None:
             raise error
     return [result for result, dummy in outcomes]
+
+
+class Logins:
+    """Logins running in threads of their own, so that the maps can be built while a slow one is still pending."""
+
+    def __init__(self, work, entries):
+        self.entries = entries
+        self.outcomes = [None] * len(entries)
+        self.ended = threading.Condition()
+        self.last_end = time.monotonic()
+        self.threads = [threading.Thread(target=self._run, args=(work, index)) for index in range(len(entries))]
+        for thread in self.threads:
+            thread.start()
+
+    def _run(self, work, index):
+        try:
+            outcome = (work(self.entries[index]), None)
+        except Exception as exc:  # pylint: disable=broad-except  # re-raised in the calling thread by join()
+            outcome = (None, exc)
+        with self.ended:
+            self.outcomes[index] = outcome
+            self.last_end = time.monotonic()
+            self.ended.notify_all()
+
+    def ended_outcomes(self):
+        return [result for result, error in [o for o in self.outcomes if o] if error is None]
+
+    def wait(self, enough):
+        """Wait until every login ended, or until enough(outcomes of the ended logins) holds and no login ended for
+        SLOW_LOGIN seconds; return (the outcomes of the ended logins, True when a login is still running)."""
+        with self.ended:
+            while None in self.outcomes:
+                quiet = time.monotonic() - self.last_end
+                if quiet >= SLOW_LOGIN and enough(self.ended_outcomes()):
+                    break
+                self.ended.wait(max(SLOW_LOGIN - quiet, 0.05))
+            return self.ended_outcomes(), None in self.outcomes
+
+    def join(self):
+        """Every outcome, in entry order, once every login ended (each is bounded by its own timeout)."""
+        for thread in self.threads:
+            thread.join()
+        for dummy, error in self.outcomes:
+            if error is not None:
+                raise error
+        return [result for result, dummy in self.outcomes]
 
 
 def login_missing(outcomes, targets):
@@ -306,10 +362,10 @@ class VolumeManager:
         self.errors[(entry['portal'], entry['iqn'])] = error
         return {'portal': entry['portal'], 'iqn': entry['iqn'], 'error': error.msg}
 
-    def _login(self, entry, sessions):
+    def _login(self, entry, sessions, node_iqns=None):
         watch = Stopwatch()
         manager = self._session(entry)
-        outcome = self._guarded(entry, lambda: manager.present(entry['params'], sessions))
+        outcome = self._guarded(entry, lambda: manager.present(entry['params'], sessions, node_iqns))
         outcome = dict((key, value) for key, value in outcome.items() if key not in ('changed', 'scsi_host'))
         outcome['elapsed_s'] = watch.total()
         return outcome
@@ -325,19 +381,22 @@ class VolumeManager:
         in_parallel(undo, [o for o in live_outcomes(outcomes) if o['created_node'] or o['logged_in']])
 
     def _log_in(self, volumes):
-        """Every (portal, iqn) of every volume once, at once; one result per volume."""
+        """Every (portal, iqn) of every volume once, all at once, in the background."""
         sessions = self.iscsiadm.sessions()
+        node_iqns = self.iscsiadm.node_iqns()  # 32 logins of 16 new volumes: one listing, not 32 reads
         entries = []
         for volume in volumes:
             params = self._volume_params(volume)
             entries += [dict(entry, params=dict(params, iface=self._iface(entry['portal'])))
                         for entry in sessions_of(volume['targets'])
                         if (entry['portal'], entry['iqn']) not in [(e['portal'], e['iqn']) for e in entries]]
-        outcomes = self.outcomes = in_parallel(lambda entry: self._login(entry, sessions), entries)
-        self.stopwatch.mark('login')
+        return Logins(lambda entry: self._login(entry, sessions, node_iqns), entries)
+
+    def _login_results(self, volumes):
+        """One result per volume from the logins' outcomes."""
         results = []
         for volume in volumes:
-            portals = outcomes_of(outcomes, volume['targets'])
+            portals = outcomes_of(self.outcomes, volume['targets'])
             results.append({
                 'changed': any(o.get('created_node') or o.get('updated') or o.get('logged_in') for o in portals),
                 'targets': volume['targets'], 'portals': portals, 'paths': [],
@@ -382,35 +441,61 @@ class VolumeManager:
                 results[index] = result
         return results
 
-    def _present_fresh(self, volumes, indexes, count):
-        """Attach volumes not attached here yet (indexes: their places in the call, for error messages)."""
-        results = self._log_in(volumes)
-        for index, result in enumerate(results):
-            if len(result['targets']) - len(result['missing_paths']) < self.params['min_paths']:
-                self._undo_logins(self.outcomes)
-                self.rolled_back = [volume['volume_id'] for volume in volumes]
-                error = self._short_of_paths(result['missing_paths'], len(result['targets']))
-                raise self._for_volume((indexes[index], error), count)
+    def _enough(self, volumes, outcomes):
+        """True when the outcomes give every volume min_paths logged-in paths (never in check mode: it logs in
+        nowhere, its logins end at once)."""
+        return not self.module.check_mode and all(
+            len(live_targets(outcomes, volume['targets'])) >= self.params['min_paths'] for volume in volumes)
+
+    def _warn_missing(self, results):
         for missing in [m for result in results for m in result['missing_paths']]:
             self.module.warn('no path through %s %s LUN %d: %s' % (
                 missing['portal'], missing['iqn'], missing['lun'], missing['reason']))
-        if self.module.check_mode and any(o['logged_in'] for o in live_outcomes(self.outcomes)):
-            return results
+
+    def _present_fresh(self, volumes, indexes, count):
+        """Attach volumes not attached here yet (indexes: their places in the call, for error messages): log in
+        everywhere, build each volume's map on the paths that are up (a slow login left running), then add the paths
+        whose login ended late; on a failure every one of these volumes is rolled back."""
+        logins = self._log_in(volumes)
+        early, slow = logins.wait(lambda outcomes: self._enough(volumes, outcomes))
+        self.stopwatch.mark('login')
+        if not slow:
+            self.outcomes = logins.join()  # every login ended (an unexpected error in one is raised here)
+            results = self._login_results(volumes)
+            for index, result in enumerate(results):
+                if len(result['targets']) - len(result['missing_paths']) < self.params['min_paths']:
+                    self._undo_logins(self.outcomes)
+                    self.rolled_back = [volume['volume_id'] for volume in volumes]
+                    error = self._short_of_paths(result['missing_paths'], len(result['targets']))
+                    raise self._for_volume((indexes[index], error), count)
+            self._warn_missing(results)
+            if self.module.check_mode and any(o['logged_in'] for o in live_outcomes(self.outcomes)):
+                return results
         managers = [self._devices() for volume in volumes]
 
         def attach(index):
             """The volume's map, or the error after its own devices and map were rolled back."""
             try:
-                return managers[index].present(live_targets(self.outcomes, volumes[index]['targets']),
+                return managers[index].present(live_targets(early, volumes[index]['targets']),
                                                self._volume_params(volumes[index]))
             except CommandError as exc:
                 return exc  # present() rolled back its own map and devices
             except Exception as exc:  # pylint: disable=broad-except  # any other failure: roll back, then report it
                 managers[index].rollback()
                 return unexpected(exc)
-        devices = in_parallel(attach, list(range(len(volumes))))
+        first = devices = in_parallel(attach, list(range(len(volumes))))
+        late = [None] * len(volumes)
+        if slow:
+            self.outcomes = logins.join()  # each slow login ends within its own bound
+            self.stopwatch.mark('slow_login')
+            results = self._login_results(volumes)
+            self._warn_missing(results)
         failed = ([(index, error) for index, error in enumerate(devices) if isinstance(error, CommandError)]
                   or shared_wwid(devices))
+        if slow and not failed:
+            devices = self._late_paths(volumes, first, early, late)
+            self.stopwatch.mark('late_paths')
+            failed = [(index, error) for index, error in enumerate(devices) if isinstance(error, CommandError)]
         if not failed:
             for result, device in zip(results, devices):
                 result['changed'] = result['changed'] or device.pop('changed')
@@ -420,11 +505,14 @@ class VolumeManager:
         if failed:
             for manager in self.mount_managers:
                 manager.rollback()
-            for manager, device in zip(managers, devices):
+            for manager, device in zip(managers, first):
                 if not isinstance(device, CommandError):
                     manager.rollback()
+            for manager in [manager for manager in late if manager]:
+                manager.rollback()  # the late devices a map held until the rollback above
             self._undo_logins(self.outcomes)
-            leftovers = [(volume['volume_id'], manager.leftovers()) for volume, manager in zip(volumes, managers)]
+            leftovers = [(volume['volume_id'], manager.leftovers() + (extra.leftovers() if extra else []))
+                         for volume, manager, extra in zip(volumes, managers, late)]
             self.left_behind = [{'volume_id': volume_id, 'devices': devices} for volume_id, devices in leftovers if devices]
             self.rolled_back = [volume['volume_id'] for volume in volumes]
             index, error = failed[0]
@@ -446,6 +534,28 @@ class VolumeManager:
                 changed = result['mount'].pop('changed')
                 result['changed'] = result['changed'] or changed
         return []
+
+    def _late_paths(self, volumes, devices, early, managers):
+        """Each volume's map (devices: present()'s results) with the paths whose login ended after it was built: their
+        devices join it only once they show its WWID and size (the volume's CommandError, its late devices removed,
+        if they do not). managers gets the DeviceManager of each volume that had late paths."""
+        def join(index):
+            volume, device = volumes[index], devices[index]
+            live = live_targets(self.outcomes, volume['targets'])
+            if live == live_targets(early, volume['targets']):
+                return device
+            managers[index] = self._devices()
+            params = dict(self._volume_params(volume), wwid=device['wwid'], grow_filesystem=False)
+            try:
+                joined = managers[index].present(live, params)
+            except CommandError as exc:
+                return exc  # present() removed the devices it scanned in
+            except Exception as exc:  # pylint: disable=broad-except  # any other failure: roll back, then report it
+                managers[index].rollback()
+                return unexpected(exc)
+            return dict(device, **dict(joined, changed=True, resized=bool(device.get('resized') or joined.get('resized')),
+                                       replaced_devices=device['replaced_devices'] + joined['replaced_devices']))
+        return in_parallel(join, list(range(len(volumes))))
 
     def _write_records(self, volumes, results):
         """Write the attach record of each volume given by volume_id; [(index, CommandError)] of those that failed."""
@@ -475,6 +585,10 @@ class VolumeManager:
         return error
 
     def absent(self, volumes):
+        for volume in [volume for volume in volumes if nothing_known(volume, True)]:
+            self.module.warn('%s: no targets (the Cinder attachment has no connection details) and no attach record: '
+                             'nothing of it to detach on this host' % volume['volume_id'])
+
         def detach(volume):
             try:
                 released = self._release(volume)

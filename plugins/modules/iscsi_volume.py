@@ -20,6 +20,11 @@ description:
     seconds (one retry when iscsiadm failed only because another login was creating its session at that
     moment). A portal that fails is a warning and is listed in RV(missing_paths); the module fails only
     when fewer than O(min_paths) portals logged in.
+  - A login still running half a second after the last other one ended (a portal whose packets are dropped) does not
+    hold the maps back - once every volume has O(min_paths) paths logged in, their maps are built on those paths
+    while it runs on. When it ends within its bound, its path joins the map only after its device shows the map's
+    WWID and size (a path that does not fails the call, which rolls everything back); when it fails, the path is a
+    warning and is listed in RV(missing_paths). The module returns only once every login ended.
   - Then it scans only O(targets[].lun) on each session, waits for the SCSI devices and for udev to record
     them (polled every 0.25 s), checks that they show the same WWID and size (and O(size_bytes)), makes
     multipathd build the map and waits until the map can do IO (see M(cinder_local.iscsi_multipath.multipath_device)).
@@ -129,6 +134,9 @@ options:
         description:
           - The paths of the volume, as in O(targets). Required unless O(state=absent) and
             O(volumes[].volume_id) is given.
+          - With O(state=absent), an empty list (a Cinder attachment without connection details, never connected)
+            for a volume without attach record and without O(volumes[].wwid) detaches nothing of it - a warning
+            says so and its outcome is unchanged, without error. With an attach record, the record gives the targets.
         type: list
         elements: dict
         suboptions:
@@ -504,7 +512,9 @@ elapsed:
     - Seconds spent inside the module per phase. C(discovery_s) when O(ifaces) or O(discovery) ran. With
       O(state=present) - C(heal_s) (volumes attached already, see the description), C(login_s) (all portals, in
       parallel), C(devices_s) (LUN scan until the SCSI devices show up), C(map_s) (map built and usable),
-      C(total_s). With O(state=absent) - C(devices_s) (map and devices removed), C(logout_s), C(total_s).
+      C(total_s); after a slow login (see the description) also C(slow_login_s) (from C(login_s) until the slow
+      logins ended, the maps built meanwhile) and C(late_paths_s) (their paths added). With O(state=absent) -
+      C(devices_s) (map and devices removed), C(logout_s), C(total_s).
   returned: always
   type: dict
   sample: {login_s: 0.52, devices_s: 0.61, map_s: 1.2, total_s: 2.4}
@@ -569,7 +579,8 @@ def main():
     except (TargetsError, RecordError) as exc:
         module.fail_json(msg=str(exc))
     min_paths = params['min_paths'] if params['state'] == 'present' else 0
-    problem = (timing_problem(params) or iface_problem(params['iface']) or volumes_problem(volumes, min_paths)
+    problem = (timing_problem(params) or iface_problem(params['iface'])
+               or volumes_problem(volumes, min_paths, detach=params['state'] == 'absent')
                or count_problem(params) or ifaces_problem(params['ifaces']))
     if problem:
         module.fail_json(msg=problem)

@@ -14,7 +14,7 @@ description:
     waits for the SCSI devices, checks that every path shows the same WWID and size (it refuses otherwise,
     a wrong LUN would expose another volume's data), makes multipathd build the map whatever
     C(find_multipaths) says (a wait until udev has recorded the new devices, C(udevadm settle) only when
-    it has not within 10 s, C(multipath -a WWID) unless C(/etc/multipath/wwids) already lists the WWID,
+    it has not within O(map_timeout), C(multipath -a WWID) unless C(/etc/multipath/wwids) already lists the WWID,
     C(multipathd add path), retried once when multipathd refuses a path it cannot identify yet), and waits
     until the map can do IO (one of its paths active in the kernel, polled in C(multipathd show maps json)).
   - A device that was at a LUN before the call is trusted only after a rescan (C(/sys/block/sdX/device/rescan))

@@ -153,3 +153,11 @@ def test_discovery_dead_portal_fails_with_pdu_timeout():
         _iscsiadm.Iscsiadm(module).discover('203.0.113.1:3260')
     assert info.value.rc == 11 and 'portal did not answer' in info.value.msg
     assert 'No route to host' in info.value.stderr
+
+
+def test_record_iqns_lists_the_targets_with_a_record_and_nothing_from_an_unknown_line():
+    listing = ('192.0.2.1:3260,1 iqn.2010-10.org.openstack:volume-HM-0001\n'
+               '[2001:db8::1]:3260,1 iqn.2010-10.org.openstack:volume-2\n')
+    assert _iscsiadm.record_iqns(listing) == {'iqn.2010-10.org.openstack:volume-hm-0001', 'iqn.2010-10.org.openstack:volume-2'}
+    assert _iscsiadm.record_iqns('') == set()
+    assert _iscsiadm.record_iqns(listing + 'iscsiadm: something else\n') is None  # then every record is read

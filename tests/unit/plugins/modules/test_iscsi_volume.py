@@ -7,12 +7,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 
 import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _volume
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils import _session, _volume
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_volume
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import (
     call,
@@ -37,6 +38,8 @@ ONLY = {A: 'tcp: [5] %s,1 %s (non-flash)\n' % (A, IQN), B: 'tcp: [6] %s,1 %s (no
 SHOW = dict((portal, STEPS['node_show_' + name]['stdout'].replace('node.startup = manual', 'node.startup = automatic'))
             for portal, name in ((A, 'a'), (B, 'b')))
 TWO_SESSIONS = replay(STEPS['session_two'])
+NODES_NONE = replay(STEPS['node_list_none'])  # real: iscsiadm -m node without any record (exit 21)
+NODES_AB = call([ISCSIADM, '-m', 'node'], stdout='%s,1 %s\n%s,1 %s\n' % (A, IQN, B, IQN))
 MAPS = replay(STEPS['maps_json'])
 FLUSH = replay(STEPS['flush'])
 DEAD = STEPS['login_dead']  # real: login to a portal whose packets are dropped (exit 8)
@@ -77,18 +80,23 @@ def _update_new(name):
     return replay(step, argv=step['argv'] + ['-n', 'node.startup', '-v', 'automatic'])
 
 
-def _login_lane(portal, name):
-    """A new node record, CHAP, node.startup and login for one portal (capture.json); sessions listed before."""
-    return [replay(STEPS['node_show_missing'], argv=NODE[portal] + ['-S']), replay(STEPS['node_new_' + name]),
-            _update_new(name), replay(STEPS['login_' + name]), call(SESSIONS, stdout=ONLY[portal])]
+def _login_lane(portal, name, read=False):
+    """A new node record, CHAP, node.startup and login for one portal (capture.json); sessions listed before. The
+    engine lists the node records once (NODES_NONE) and reads no record of an IQN not listed; read: read first."""
+    return _read(portal, read) + [replay(STEPS['node_new_' + name]), _update_new(name), replay(STEPS['login_' + name]),
+                                  call(SESSIONS, stdout=ONLY[portal])]
 
 
-def _dead_lane(portal, name):
+def _read(portal, read):
+    return [replay(STEPS['node_show_missing'], argv=NODE[portal] + ['-S'])] if read else []
+
+
+def _dead_lane(portal, name, read=False):
     """The same portal, its packets dropped: the login fails and the node record it made is deleted."""
-    return [replay(STEPS['node_show_missing'], argv=NODE[portal] + ['-S']), replay(STEPS['node_new_' + name]),
-            _update_new(name),
-            call(NODE[portal] + ['--login'], DEAD['rc'], DEAD['stdout'], DEAD['stderr']),
-            replay(STEPS['logout_again_' + name]), replay(STEPS['node_delete_' + name])]
+    return _read(portal, read) + [
+        replay(STEPS['node_new_' + name]), _update_new(name),
+        call(NODE[portal] + ['--login'], DEAD['rc'], DEAD['stdout'], DEAD['stderr']),
+        replay(STEPS['logout_again_' + name]), replay(STEPS['node_delete_' + name])]
 
 
 def _unchanged_lane(portal):
@@ -112,7 +120,7 @@ def _map_built(sysfs, devs):
 
 def _attach_steps(hosts, listed=False):
     """Both logins, the LUN scan and the map build (multipath -a unless the wwids file lists the WWID)."""
-    return [replay(STEPS['session_none']), parallel(_login_lane(A, 'a'), _login_lane(B, 'b')), TWO_SESSIONS] + (
+    return [replay(STEPS['session_none']), NODES_NONE, parallel(_login_lane(A, 'a'), _login_lane(B, 'b')), TWO_SESSIONS] + (
         [] if listed else [replay(STEPS['multipath_a'])]) + [
         replay(STEPS['add_path_sda']), replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb']))]
 
@@ -141,7 +149,7 @@ def test_present_logs_in_to_every_portal_in_parallel_and_builds_the_map(harness,
 def test_present_again_changes_nothing(harness, hosts, args):
     _attached(hosts)
     result, failed = harness.run(iscsi_volume.main, args, [
-        TWO_SESSIONS, parallel(_unchanged_lane(A), _unchanged_lane(B)), TWO_SESSIONS, MAPS])
+        TWO_SESSIONS, NODES_AB, parallel(_unchanged_lane(A), _unchanged_lane(B)), TWO_SESSIONS, MAPS])
     assert not failed and not result['changed'], result
     assert [p['updated'] for p in result['portals']] == [[], []] and result['dm'] == 'dm-0'
 
@@ -149,7 +157,7 @@ def test_present_again_changes_nothing(harness, hosts, args):
 def test_dead_portal_warns_and_attaches_one_path(harness, hosts, args, warnings):
     hosts.pend_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
     result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']),
+        replay(STEPS['session_none']), NODES_NONE,
         parallel(_login_lane(A, 'a'), _dead_lane(B, 'b')),
         call(SESSIONS, stdout=ONLY[A]), replay(STEPS['multipath_a']),
         replay(STEPS['add_path_sda'], effect=_map_built(hosts, ['sda'])), MAPS])
@@ -163,12 +171,85 @@ def test_dead_portal_warns_and_attaches_one_path(harness, hosts, args, warnings)
     _no_secret(result)
 
 
+@pytest.fixture
+def slow_b(monkeypatch):
+    """The login to B starts only once the gate is set (a portal slower than the engine's SLOW_LOGIN)."""
+    gate = threading.Event()
+    present = _session.SessionManager.present
+
+    def held_back(manager, params, sessions=None, node_iqns=None):
+        if manager.portal == B:
+            assert gate.wait(10), 'the map was not built while the login to B was pending'
+        return present(manager, params, sessions, node_iqns)
+    monkeypatch.setattr(_session.SessionManager, 'present', held_back)
+    monkeypatch.setattr(_volume, 'SLOW_LOGIN', 0.05)
+    return gate
+
+
+def _map_on_a_while_b_pends(hosts, gate, b_lane):
+    """The login to A, the map built on sda alone, then (gate set by the map's listing) the slow login to B."""
+    return [replay(STEPS['session_none']), NODES_NONE, parallel(
+        _login_lane(A, 'a'), b_lane,
+        [call(SESSIONS, stdout=ONLY[A]), replay(STEPS['multipath_a']),
+         replay(STEPS['add_path_sda'], effect=_map_built(hosts, ['sda'])), dict(MAPS, effect=gate.set)])]
+
+
+def test_the_map_is_built_on_the_live_path_while_the_dead_portal_login_is_pending(harness, hosts, args, warnings,
+                                                                                  slow_b):
+    hosts.pend_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
+    result, failed = harness.run(iscsi_volume.main, args, _map_on_a_while_b_pends(hosts, slow_b, _dead_lane(B, 'b')))
+    assert not failed, result
+    assert result['device'] == '/dev/mapper/' + WWID and [p['dev'] for p in result['paths']] == ['sda']
+    assert [m['portal'] for m in result['missing_paths']] == [B]
+    assert warnings == ['no path through %s %s LUN 1: %s' % (B, IQN, result['missing_paths'][0]['reason'])]
+    assert {'login_s', 'slow_login_s', 'late_paths_s'} <= set(result['elapsed'])
+    _no_secret(result)
+
+
+def test_a_late_path_joins_the_map_once_its_device_shows_the_volume(harness, hosts, args, warnings, slow_b):
+    hosts.pend_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
+    hosts.pend_device(1, 6, 1, 'sdb', SYSFS_WWID, SIZE)
+    result, failed = harness.run(iscsi_volume.main, args, _map_on_a_while_b_pends(hosts, slow_b, _login_lane(B, 'b')) + [
+        TWO_SESSIONS, replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])), MAPS])
+    assert not failed and result['changed'], result
+    assert [(p['portal'], p['dev'], p['dm_st']) for p in result['paths']] == [(A, 'sda', 'active'), (B, 'sdb', 'active')]
+    assert result['missing_paths'] == [] and warnings == [] and result['dm'] == 'dm-0'
+    assert hosts.read('sys/block/sda/device/rescan') == '1'  # sda's identity read again before sdb joined it
+
+
+def test_a_late_path_of_another_wwid_rolls_the_whole_attach_back(harness, hosts, args, slow_b):
+    hosts.pend_device(0, 5, 1, 'sda', SYSFS_WWID, SIZE)
+    hosts.pend_device(1, 6, 1, 'sdb', 'naa.60000000000000000000000000000002', SIZE)
+    result, failed = harness.run(iscsi_volume.main, args, _map_on_a_while_b_pends(hosts, slow_b, _login_lane(B, 'b')) + [
+        TWO_SESSIONS, call(FLUSH['argv'], effect=lambda: hosts.remove_map('dm-0')),
+        parallel([call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])],
+                 [call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
+                  replay(STEPS['logout_b']), replay(STEPS['node_delete_b'])])])
+    assert failed and result['msg'].startswith('the paths disagree on the WWID'), result
+    assert not hosts.exists('sys/block/dm-0') and not hosts.exists('sys/block/sda') and not hosts.exists('sys/block/sdb')
+    assert result['left_behind'] == []
+    _no_secret(result)
+
+
+def test_a_target_with_a_record_listed_has_its_records_read_before_the_logins(harness, hosts, args):
+    """The node listing names a record of the IQN (A's, left from an earlier attach): both portals are read first."""
+    _pend(hosts)
+    steps = _attach_steps(hosts)
+    steps[1:3] = [call([ISCSIADM, '-m', 'node'], stdout='%s,1 %s\n' % (A, IQN)), parallel(
+        [call(NODE[A] + ['-S'], stdout=SHOW[A])] + _login_lane(A, 'a')[2:],  # record kept: logs in only
+        _login_lane(B, 'b', read=True))]
+    result, failed = harness.run(iscsi_volume.main, args, steps + [MAPS])
+    assert not failed, result
+    assert [(p['portal'], p['created_node'], p['logged_in']) for p in result['portals']] == [(A, False, True), (B, True, True)]
+
+
 def test_login_that_lost_the_session_race_is_retried_once(harness, hosts, args):
     _pend(hosts)
     lane_b = _login_lane(B, 'b')
-    lane_b[3:3] = [call(NODE[B] + ['--login'], 5, STEPS['login_b']['stdout'], RACE_STDERR)]
+    lane_b[2:2] = [call(NODE[B] + ['--login'], 5, STEPS['login_b']['stdout'], RACE_STDERR)]
     result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']),
+        replay(STEPS['session_none']), NODES_NONE,
         parallel(_login_lane(A, 'a'), lane_b),
         TWO_SESSIONS, replay(STEPS['multipath_a']), replay(STEPS['add_path_sda']),
         replay(STEPS['add_path_sdb'], effect=_map_built(hosts, ['sda', 'sdb'])), MAPS])
@@ -182,7 +263,7 @@ def test_node_record_locked_after_the_failed_login_is_deleted_on_retry(harness, 
     lane_b[-1:] = [call(NODE[B] + ['--op', 'delete'], rc=6),  # exit code seen in the lab (stderr not kept)
                    replay(STEPS['node_delete_again_b'])]
     result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']),
+        replay(STEPS['session_none']), NODES_NONE,
         parallel(_login_lane(A, 'a'), lane_b),
         call(SESSIONS, stdout=ONLY[A]), replay(STEPS['multipath_a']),
         replay(STEPS['add_path_sda'], effect=_map_built(hosts, ['sda'])), MAPS])
@@ -192,7 +273,7 @@ def test_node_record_locked_after_the_failed_login_is_deleted_on_retry(harness, 
 def test_fewer_than_min_paths_rolls_back_the_other_login(harness, hosts, args):
     args['min_paths'] = 2
     result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']),
+        replay(STEPS['session_none']), NODES_NONE,
         parallel(_login_lane(A, 'a'), _dead_lane(B, 'b')),
         call(SESSIONS, stdout=ONLY[A]), replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])])
     assert failed and result['msg'].startswith('only 1 of 2 paths logged in (min_paths=2): %s: login failed' % B)
@@ -244,9 +325,7 @@ def test_attach_runs_multipath_a_without_a_wwids_file(harness, hosts, args):
 
 def test_check_mode_predicts_the_logins_and_changes_nothing(harness, hosts, args):
     result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']),
-        parallel([replay(STEPS['node_show_missing'], argv=NODE[A] + ['-S'])],
-                 [replay(STEPS['node_show_missing'], argv=NODE[B] + ['-S'])])],
+        replay(STEPS['session_none']), NODES_NONE],  # no record of the IQN listed: nothing more to read
         check_mode=True)
     assert not failed and result['changed'] and 'device' not in result
     assert [p['logged_in'] for p in result['portals']] == [True, True]
@@ -256,7 +335,7 @@ def test_check_mode_predicts_the_logins_and_changes_nothing(harness, hosts, args
 def test_check_mode_when_attached_is_unchanged(harness, hosts, args):
     _attached(hosts)
     result, failed = harness.run(iscsi_volume.main, args, [
-        TWO_SESSIONS, parallel(_unchanged_lane(A), _unchanged_lane(B)), TWO_SESSIONS, MAPS], check_mode=True)
+        TWO_SESSIONS, NODES_AB, parallel(_unchanged_lane(A), _unchanged_lane(B)), TWO_SESSIONS, MAPS], check_mode=True)
     assert not failed and not result['changed'] and result['dm'] == 'dm-0'
 
 
@@ -389,7 +468,7 @@ def _map_lane(hosts, wwid, dm, devs):  # dm-N: devt 254:N
 def test_volumes_share_the_sessions_and_get_a_map_each(harness, hosts, args):
     lun2 = _two_volumes(args, hosts)
     result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']),
+        replay(STEPS['session_none']), NODES_NONE,
         parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
         parallel(_map_lane(hosts, WWID, 'dm-0', ['sda', 'sdb']), _map_lane(hosts, WWID2, 'dm-1', ['sdc', 'sdd']))])
     assert not failed, result
@@ -407,7 +486,7 @@ def test_a_failed_volume_rolls_back_every_volume(harness, hosts, args):
     _two_volumes(args, hosts)
     refused = call(['/usr/sbin/multipath', '-a', WWID2], rc=1, stderr='wwid file locked\n')
     result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']),
+        replay(STEPS['session_none']), NODES_NONE,
         parallel(_login_lane(A, 'a'), _login_lane(B, 'b')),
         parallel(_map_lane(hosts, WWID, 'dm-0', ['sda', 'sdb']), [TWO_SESSIONS, refused]),
         call(FLUSH['argv'], effect=lambda: hosts.remove_map('dm-0')),
@@ -534,6 +613,41 @@ def test_absent_from_the_record_alone(harness, hosts, args, tmp_path):
     assert os.path.exists(os.path.join(args['record_dir'], VOLUME_ID + '.json'))  # the caller removes it
 
 
+def test_absent_of_a_volume_cinder_gave_no_targets_and_without_record_detaches_nothing(
+        harness, args, tmp_path, warnings):
+    """volume_detach asked Cinder: its attachment has no connection details (made without a connector)."""
+    del args['targets']
+    args.update(state='absent', volumes=[{'volume_id': VOLUME_ID, 'attachment_id': 'att-2', 'targets': []}],
+                record_dir=str(tmp_path / 'records'))
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert not failed and not result['changed'], result
+    volume = result['volumes'][0]
+    assert (volume['volume_id'], volume['attachment_id'], volume['targets']) == (VOLUME_ID, 'att-2', [])
+    assert volume['removed_devices'] == [] and volume['portals'] == [] and 'error' not in volume
+    assert warnings == ['%s: no targets (the Cinder attachment has no connection details) and no attach record: '
+                        'nothing of it to detach on this host' % VOLUME_ID]
+
+
+def test_absent_with_empty_targets_takes_them_from_the_record(harness, hosts, args, tmp_path):
+    _attached(hosts)
+    del args['targets']
+    args.update(state='absent', volumes=[{'volume_id': VOLUME_ID, 'targets': []}], record_dir=_record_dir(tmp_path))
+    devices = _detach_devices(hosts)
+    result, failed = harness.run(iscsi_volume.main, args, devices[:1] + [MAPS] + devices[1:] + [
+        TWO_SESSIONS, parallel(_logout_lane(A, 'a'), _logout_lane(B, 'b'))])
+    assert not failed and result['volumes'][0]['targets'] == TARGETS, result
+
+
+def test_empty_targets_are_refused_for_an_attach_and_with_a_wwid(harness, args, tmp_path):
+    del args['targets']
+    args.update(volumes=[{'volume_id': VOLUME_ID, 'targets': []}], record_dir=str(tmp_path / 'records'))
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and result['msg'] == 'targets is empty'
+    args.update(state='absent', volumes=[{'volume_id': VOLUME_ID, 'targets': [], 'wwid': WWID}])
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and result['msg'] == 'targets is empty'
+
+
 def test_absent_without_a_record_says_so_before_any_command(harness, args, tmp_path):
     del args['targets']
     args.update(state='absent', volumes=[{'volume_id': VOLUME_ID}], record_dir=str(tmp_path / 'none'))
@@ -598,14 +712,14 @@ def test_a_missing_command_fails_before_any_change(harness, args, monkeypatch):
 def test_an_unexpected_error_in_a_login_thread_rolls_back_the_other_login(harness, hosts, args, monkeypatch):
     real = _volume.SessionManager.present
 
-    def present(manager, params, sessions):
+    def present(manager, params, sessions, node_iqns):
         if manager.portal == B:
             raise OSError(5, 'Input/output error')
-        return real(manager, params, sessions)
+        return real(manager, params, sessions, node_iqns)
     monkeypatch.setattr(_volume.SessionManager, 'present', present)
     args['min_paths'] = 2
     result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']), *_login_lane(A, 'a'),
+        replay(STEPS['session_none']), NODES_NONE, *_login_lane(A, 'a'),
         call(SESSIONS, stdout=ONLY[A]), replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])])
     assert failed and 'unexpected OSError' in result['msg'] and 'Input/output error' in result['msg']
     assert [p.get('error', '')[:16] for p in result['portals']] == ['', 'unexpected OSErr']
@@ -616,7 +730,7 @@ def test_a_sysfs_write_refused_is_a_command_error_and_rolls_back(harness, hosts,
     os.remove(scan)
     os.mkdir(scan)  # open(..., 'w') fails as a refused sysfs write would
     result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']), parallel(_login_lane(A, 'a'), _login_lane(B, 'b')), TWO_SESSIONS,
+        replay(STEPS['session_none']), NODES_NONE, parallel(_login_lane(A, 'a'), _login_lane(B, 'b')), TWO_SESSIONS,
         parallel([call(SESSIONS, stdout=STEPS['session_two']['stdout']), replay(STEPS['logout_a']),
                   replay(STEPS['node_delete_a'])],
                  [call(SESSIONS, stdout=STEPS['session_two']['stdout']), replay(STEPS['logout_b']),
@@ -650,7 +764,7 @@ def test_size_mismatch_with_cinder_is_refused_and_rolled_back(harness, hosts, ar
     _pend(hosts)
     args['size_bytes'] = SIZE_Y
     result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']), parallel(_login_lane(A, 'a'), _login_lane(B, 'b')), TWO_SESSIONS,
+        replay(STEPS['session_none']), NODES_NONE, parallel(_login_lane(A, 'a'), _login_lane(B, 'b')), TWO_SESSIONS,
         parallel([call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
                   replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])],
                  [call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
@@ -665,7 +779,7 @@ def test_volumes_size_bytes_reaches_the_volume(harness, hosts, args):
     args['volumes'] = [{'targets': TARGETS, 'size_bytes': SIZE_Y}]
     del args['targets']
     result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']), parallel(_login_lane(A, 'a'), _login_lane(B, 'b')), TWO_SESSIONS,
+        replay(STEPS['session_none']), NODES_NONE, parallel(_login_lane(A, 'a'), _login_lane(B, 'b')), TWO_SESSIONS,
         parallel([call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),
                   replay(STEPS['logout_a']), replay(STEPS['node_delete_a'])],
                  [call(SESSIONS, stdout=STEPS['session_two']['stdout'], effect=hosts.kernel),

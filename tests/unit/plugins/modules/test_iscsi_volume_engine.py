@@ -13,7 +13,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._volu
 from ansible_collections.cinder_local.iscsi_multipath.plugins.modules import iscsi_volume
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.test_iscsi_volume import (  # noqa: F401  # pylint: disable=unused-import
     A, B, FLUSH, IQN, MAPS, NODE, SECRET, SESSIONS, SIZE, STEPS, SYSFS_WWID, TARGETS, TWO_SESSIONS, WWID, _attach_steps,
-    _login_lane, _pend, _update_new, args, hosts, warnings)
+    NODES_NONE, _login_lane, _pend, _update_new, args, hosts, warnings)
 from ansible_collections.cinder_local.iscsi_multipath.tests.unit.plugins.modules.utils import call, parallel, replay, with_path_states
 
 VOLUME_ID = '5f2a3c1e-8a6b-4d3f-9c1e-2b7a4d6e8f10'
@@ -88,7 +88,7 @@ def test_a_failed_discovery_warns_and_attaches_the_portal_cinder_gave(harness, h
     maps['maps'][0]['path_groups'][0]['paths'] = maps['maps'][0]['path_groups'][0]['paths'][:1]
     result, failed = harness.run(iscsi_volume.main, args, [
         call(LOOKUP_A, dead['rc'], dead['stdout'], dead['stderr']),
-        replay(STEPS['session_none']), *_login_lane(A, 'a'), call(SESSIONS, stdout='tcp: [5] %s,1 %s (non-flash)\n' % (A, IQN)),
+        replay(STEPS['session_none']), NODES_NONE, *_login_lane(A, 'a'), call(SESSIONS, stdout='tcp: [5] %s,1 %s (non-flash)\n' % (A, IQN)),
         replay(STEPS['multipath_a']),
         replay(STEPS['add_path_sda'], effect=lambda: hosts.add_map('dm-0', WWID, WWID, ['sda'])),
         call(MAPS['argv'], stdout=json.dumps(maps))])
@@ -103,14 +103,14 @@ def test_each_portal_logs_in_through_the_iface_of_its_network(harness, hosts, ar
     def lane(portal, name, iface):
         new = STEPS['node_new_' + name]['argv']
         steps = _login_lane(portal, name)
-        steps[1] = call(new[:new.index('--interface') + 1] + [iface] + new[new.index('--interface') + 2:])
+        steps[0] = call(new[:new.index('--interface') + 1] + [iface] + new[new.index('--interface') + 2:])
         return steps
     result, failed = harness.run(iscsi_volume.main, args, [
         call([IP, '-br', 'link', 'show'], stdout=LINKS),
         call([IP, '-o', 'route', 'get', '192.0.2.1'], stdout=ROUTE[A]),
         call([IP, '-o', 'route', 'get', '198.51.100.1'], stdout=ROUTE[B]),
-        replay(STEPS['session_none']), parallel(lane(A, 'a', 'iface-a'), lane(B, 'b', 'iface-b'))]
-        + _attach_steps(hosts)[2:] + [MAPS])
+        replay(STEPS['session_none']), NODES_NONE, parallel(lane(A, 'a', 'iface-a'), lane(B, 'b', 'iface-b'))]
+        + _attach_steps(hosts)[3:] + [MAPS])
     assert not failed, result
     assert 'discovery_s' in result['elapsed']
 
@@ -194,7 +194,7 @@ def test_check_mode_writes_no_record(harness, hosts, args, tmp_path):
     _volume(args, tmp_path, targets=TARGETS[:1])
     args['discovery'] = True  # and runs no discovery
     result, failed = harness.run(iscsi_volume.main, args, [
-        replay(STEPS['session_none']), replay(STEPS['node_show_missing'], argv=NODE[A] + ['-S'])], check_mode=True)
+        replay(STEPS['session_none']), NODES_NONE], check_mode=True)
     assert not failed and result['changed'] and not os.path.exists(args['record_dir'])
 
 

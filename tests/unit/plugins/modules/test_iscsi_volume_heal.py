@@ -61,7 +61,7 @@ def test_a_missing_portal_is_logged_in_with_the_live_record_settings_and_joins_t
         call(SESSIONS, stdout=ONLY[A]), one_path('sda'),                          # health before
         call(SESSIONS, stdout=ONLY[A]),                                           # under the locks
         call(NODE[A] + ['-S'], stdout=SHOW[A]),                                   # CHAP and timeouts of the live path
-        *_login_lane(B, 'b')[:-1], TWO_SESSIONS,                                  # B: new record, settings, login
+        *_login_lane(B, 'b', read=True)[:-1], TWO_SESSIONS,                                # B: new record, settings, login
         TWO_SESSIONS,                                                             # the devices of both sessions
         replay(STEPS['add_path_sdb'], effect=lambda: degraded.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
         MAPS,                                                                     # the map is usable
@@ -85,7 +85,7 @@ def test_a_portal_still_dead_warns_and_leaves_the_healthy_path_alone(harness, de
     result, failed = harness.run(iscsi_volume_heal.main, args, [
         call(SESSIONS, stdout=ONLY[A]), one_path('sda'),
         call(SESSIONS, stdout=ONLY[A]), call(NODE[A] + ['-S'], stdout=SHOW[A]),
-        *_dead_lane(B, 'b'),                                                      # login fails, its new record goes
+        *_dead_lane(B, 'b', True),                                                 # login fails, its new record goes
         call(SESSIONS, stdout=ONLY[A]), one_path('sda'),                          # sda held by dm-0 already
         call(SESSIONS, stdout=ONLY[A]), one_path('sda')])
     assert not failed and not result['changed'], result
@@ -138,7 +138,7 @@ def test_a_new_path_of_another_wwid_is_refused_and_rolled_back(harness, degraded
     result, failed = harness.run(iscsi_volume_heal.main, args, [
         call(SESSIONS, stdout=ONLY[A]), one_path('sda'),
         call(SESSIONS, stdout=ONLY[A]), call(NODE[A] + ['-S'], stdout=SHOW[A]),
-        *_login_lane(B, 'b')[:-1], TWO_SESSIONS, TWO_SESSIONS,
+        *_login_lane(B, 'b', read=True)[:-1], TWO_SESSIONS, TWO_SESSIONS,
         call(SESSIONS, stdout=TWO_SESSIONS['stdout'], effect=degraded.kernel),  # sdb deleted: B is logged out
         replay(STEPS['logout_b']), replay(STEPS['node_delete_b']),
         call(SESSIONS, stdout=ONLY[A]), one_path('sda')])
@@ -156,7 +156,7 @@ def test_a_rerun_of_the_attach_on_the_degraded_volume_takes_the_heal_path(harnes
                  replacement_timeout=15, noop_out_interval=5, noop_out_timeout=10, login_retries=2)
     result, failed = harness.run(iscsi_volume.main, rerun, [
         call(SESSIONS, stdout=ONLY[A]),                                           # the heal path's listing
-        *_login_lane(B, 'b')[:-1], TWO_SESSIONS,                                  # B only
+        *_login_lane(B, 'b', read=True)[:-1], TWO_SESSIONS,                                  # B only
         TWO_SESSIONS,
         replay(STEPS['add_path_sdb'], effect=lambda: degraded.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
         MAPS])

@@ -94,7 +94,7 @@ def test_devices_udev_has_not_recorded_are_settled_after_a_bounded_wait(harness,
         replay(STEPS['add_path_sdb'], effect=lambda: two_sessions.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
         MAPS])
     assert not failed and result['dm'] == 'dm-0'
-    assert harness.clock.slept == pytest.approx(10)  # waited for udev's entry of sda, then udevadm settle
+    assert harness.clock.slept == pytest.approx(30)  # waited map_timeout for udev's entry of sda, then udevadm settle
 
 
 def test_present_again_changes_nothing(harness, two_sessions):
