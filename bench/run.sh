@@ -2,7 +2,8 @@
 # bench/run.sh [--quick]: the collection vs os-brick 7.1.1 on one lab VM, same tgt targets,
 # same connection_info, in one run. Writes bench/results.md and bench/results.json
 # (--quick: 1 run each, scale 1 and 16, results only under .cache/bench/<stamp>/).
-# Last, the second anchor: playbooks/attach_volume.yml against `cinder local-attach`, real Cinder (lab/openstack).
+# Last (not in --quick, whose 20 minutes it does not fit), the second anchor: playbooks/attach_volume.yml against
+# `cinder local-attach`, real Cinder (lab/openstack).
 # Everything that touches the data path runs inside the lab guest (bench/guest/*.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ SCALE_RUNS=${BENCH_SCALE_RUNS:-$RUNS}        # rounds of every scale
 CHAIN_RUNS=${BENCH_CHAIN_RUNS:-$RUNS}        # cycles of the module chain (iscsi_session + multipath_device)
 ROLE_RUNS=${BENCH_ROLE_RUNS:-$RUNS}          # cycles of the volume_attach/volume_detach roles
 ROLE_VARIANTS=${BENCH_ROLE_VARIANTS:-1}      # 0: dead portal and scale through iscsi_volume only
-ANCHOR=${BENCH_ANCHOR:-1}                    # 0: no second anchor (attach_volume.yml vs cinder local-attach)
+ANCHOR=${BENCH_ANCHOR:-$((1 - QUICK))}       # the second anchor (attach_volume.yml vs cinder local-attach): 1 runs it
 DEADLINE=${BENCH_DEADLINE:-}                 # date(1) time after which no new measurement starts
 SCALES=${BENCH_SCALES:-$([ $QUICK = 1 ] && echo "1 16" || echo "1 4 16")}
 VOLUMES=$(tr ' ' '\n' <<< "$SCALES" | sort -n | tail -1)
