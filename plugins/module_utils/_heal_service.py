@@ -17,9 +17,11 @@ boot), for at most ``retry_for`` seconds (0: until every path is back)."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -46,6 +48,7 @@ IFACE_KEYS = ('name', 'netdev', 'hwaddress', 'transport')
 BIN_DIRS = ('/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin')
 EXIT_HEALTHY, EXIT_CONFIG, EXIT_GAVE_UP = 0, 2, 3
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+IMPORT = re.compile(r'\bansible_collections\.cinder_local\.iscsi_multipath\.plugins\.module_utils\.(_\w+)')
 MAIN = ('import sys\n'
         'from %s._heal_service import main\n'
         'sys.exit(main(sys.argv[1:]))\n' % PACKAGE)
@@ -245,25 +248,33 @@ def main(argv=None):
     return serve(module, runners)
 
 
-def program_sources(modules=None):
-    """{name in the zipapp: source} of this package's loaded module_utils (this one and every one it imports), the
-    packages above them and __main__.py."""
-    modules = sys.modules if modules is None else modules
+def module_source(name):
+    """The source text of an imported module (from its loader: AnsiballZ runs modules from a zip)."""
+    loaded = importlib.import_module(name)
+    loader = getattr(loaded, '__loader__', None)
+    source = loader.get_source(name) if loader is not None and hasattr(loader, 'get_source') else None
+    if source is None:
+        with open(loaded.__file__) as handle:
+            source = handle.read()
+    return source
+
+
+def program_sources(read=module_source):
+    """{name in the zipapp: source} of this module_utils and every one of this package it imports (transitively),
+    the packages above them and __main__.py."""
     sources = {'__main__.py': MAIN}
     parts = PACKAGE.split('.')
     for depth in range(1, len(parts) + 1):
         sources['/'.join(parts[:depth]) + '/__init__.py'] = ''
-    for name, loaded in sorted(modules.items()):
-        if not name.startswith(PACKAGE + '.') or loaded is None:
+    pending, seen = ['_heal_service'], set()
+    while pending:
+        short = pending.pop()
+        if short in seen:
             continue
-        source = None
-        loader = getattr(loaded, '__loader__', None)
-        if loader is not None and hasattr(loader, 'get_source'):
-            source = loader.get_source(name)
-        if source is None:
-            with open(loaded.__file__) as handle:
-                source = handle.read()
-        sources[name.replace('.', '/') + '.py'] = source
+        seen.add(short)
+        source = read(PACKAGE + '.' + short)
+        sources[PACKAGE.replace('.', '/') + '/' + short + '.py'] = source
+        pending += IMPORT.findall(source)
     return sources
 
 
