@@ -176,7 +176,8 @@ def pass_lines(outcome, mask):
                                                  ', logged in to ' + ', '.join(joined) if joined else ''))
     if outcome.get('error'):
         lines.append('pass failed: %s' % outcome['error'])
-    lines += outcome['summary'] or ['no attach record']
+    else:
+        lines += outcome['summary'] or ['no attach record']
     return [mask(line) for line in lines]
 
 
