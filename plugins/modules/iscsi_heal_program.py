@@ -49,7 +49,6 @@ author:
   - cinder_local maintainers (@cinder-local)
 seealso:
   - module: cinder_local.iscsi_multipath.iscsi_volume_heal
-  - role: cinder_local.iscsi_multipath.initiator
 """
 
 EXAMPLES = r"""
