@@ -16,9 +16,10 @@ vm_prepare_files() {  # keys and the configuration the guest's pre-init reads
     # The guest's own disk: the upper layer of its root overlay (see guest/initramfs-init). A new
     # one at every `up` (a new host: pre-init's first boot); kept across `labctl reboot`.
     rm -f "$LAB_DIR/disk.img"
-    truncate -s "$LAB_DISK_SIZE" "$LAB_DIR/disk.img" &&
-        mkfs.ext4 -q -F -L lab-upper -E lazy_itable_init=1,lazy_journal_init=1 "$LAB_DIR/disk.img" ||
+    if ! truncate -s "$LAB_DISK_SIZE" "$LAB_DIR/disk.img" ||
+        ! mkfs.ext4 -q -F -L lab-upper -E lazy_itable_init=1,lazy_journal_init=1 "$LAB_DIR/disk.img"; then
         die "cannot make the guest disk $LAB_DIR/disk.img"
+    fi
     cat > "$LAB_DIR/guest.env" <<EOF
 GUEST_HOSTNAME=lab-guest
 INITIATOR_NAME=iqn.2026-11.lab.example:$LAB_NAME-$(short_id)

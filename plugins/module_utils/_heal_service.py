@@ -171,9 +171,9 @@ def pass_lines(outcome, mask):
         if 'error' in volume:
             lines.append('%s: heal failed (%s): %s' % (volume['volume_id'], volume['status_before'], volume['error']))
         else:
-            joined = [p['portal'] for p in volume.get('portals', []) if p.get('logged_in')]
+            joined = ', '.join(p['portal'] for p in volume.get('portals', []) if p.get('logged_in'))
             lines.append('%s: healed (%s)%s' % (volume['volume_id'], volume['status_before'],
-                                                 ', logged in to ' + ', '.join(joined) if joined else ''))
+                                                ', logged in to ' + joined if joined else ''))
     if outcome.get('error'):
         lines.append('pass failed: %s' % outcome['error'])
     else:
