@@ -99,18 +99,19 @@ def load_config(path):
 
 class HostModule:
     """What the engine asks of an AnsibleModule, for a program that runs without Ansible: params, check_mode, warn,
-    no_log_values, get_bin_path and run_command (argv lists only, never a shell). Warnings go to the log with every
-    secret (no_log_values) masked."""
+    no_log_values, get_bin_path and run_command (argv lists only, never a shell). Warnings are kept (``warnings``,
+    every secret of no_log_values masked) for the log lines of the pass."""
 
     def __init__(self, params, log, bin_dirs=BIN_DIRS):
         self.params = params
         self.check_mode = False
         self.no_log_values = set()
+        self.warnings = []
         self.log = log
         self.bin_dirs = bin_dirs
 
     def warn(self, msg):
-        self.log('warning: ' + self.mask(msg))
+        self.warnings.append('warning: ' + self.mask(msg))
 
     def mask(self, text):
         return mask_secrets(text, self.no_log_values)
@@ -217,9 +218,10 @@ def serve(module, runners, clock=time.monotonic, sleep=time.sleep, send=notify):
     deadline = clock() + params['retry_for'] if params['retry_for'] else None
     last, ready = None, False
     while True:
+        module.warnings = []
         outcome = heal_pass(module, runners)
-        lines = pass_lines(outcome, module.mask)
-        if lines != last:
+        lines = module.warnings + pass_lines(outcome, module.mask)
+        if lines != last:  # a pass like the one before (a network still down) logs nothing
             for line in lines:
                 module.log(line)
             last = lines

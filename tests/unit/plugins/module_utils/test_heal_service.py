@@ -60,7 +60,7 @@ def test_warnings_mask_every_secret():
     module = HostModule(config_params({}), seen.append)
     module.no_log_values.add('s3cret')
     module.warn('login with s3cret failed')
-    assert seen == ['warning: login with ******** failed']
+    assert module.warnings == ['warning: login with ******** failed'] and seen == []
 
 
 def test_commands_are_found_in_the_system_directories_only(tmp_path):
@@ -109,7 +109,7 @@ def test_a_pass_brings_back_the_missing_portal_and_leaves_nothing_pending(harnes
     lines = pass_lines(outcome, module.mask)
     assert lines[0] == '%s: healed (degraded), logged in to %s' % (VOLUME_ID, B)
     assert lines[1].startswith('%s: healthy' % VOLUME_ID) and len(lines) == 4
-    assert SECRET not in json.dumps(outcome) and SECRET not in '\n'.join(lines + seen)
+    assert SECRET not in json.dumps(outcome) and SECRET not in '\n'.join(lines + seen + module.warnings)
     assert record(args)['own_sessions'] == TARGETS
     assert status_line(outcome) == '1 volume(s), no path to bring back'
 
@@ -124,7 +124,7 @@ def test_a_pass_with_a_portal_still_down_leaves_the_volume_pending(harness, degr
         call(SESSIONS, stdout=ONLY[A]), one_path('sda')])
     outcome = heal_pass(module, runners)
     assert not harness.expected and outcome['pending'] == [VOLUME_ID]
-    assert any(B in line and 'login failed' in line for line in seen)
+    assert any(B in line and 'login failed' in line for line in module.warnings)
     assert NODE[A] + ['--logout'] not in harness.made and record(args) == RECORD
     assert status_line(outcome) == '1 volume(s) with a path to bring back, retrying'
 
@@ -150,6 +150,7 @@ class FakeModule:
     def __init__(self, retry_for=0):
         self.params = {'retry_interval': 30, 'retry_for': retry_for}
         self.lines = []
+        self.warnings = []
 
     def log(self, line):
         self.lines.append(line)
@@ -212,3 +213,16 @@ def test_the_zipapp_is_reproducible_and_runs_without_ansible(tmp_path):
                              stderr=subprocess.PIPE, check=False)
     assert process.returncode == EXIT_CONFIG, process.stderr
     assert process.stdout.decode() == 'configuration %s: retry_interval and lock_timeout must be 1 or more\n' % config
+
+
+def test_serve_logs_a_pass_like_the_one_before_once(monkeypatch):
+    outcomes = _outcomes(monkeypatch, True, True, False)
+    module = FakeModule()
+
+    def heal_pass_warning(module, runners):
+        module.warnings.append('warning: v: no path through B: login failed')
+        return outcomes.pop(0)
+    monkeypatch.setattr(_heal_service, 'heal_pass', heal_pass_warning)
+    assert serve(module, None, clock=lambda: 0, sleep=lambda seconds: None, send=lambda message: None) == EXIT_HEALTHY
+    assert module.lines == ['warning: v: no path through B: login failed', 'v: degraded',
+                            'warning: v: no path through B: login failed', 'v: healthy']
