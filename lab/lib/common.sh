@@ -15,6 +15,7 @@ LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-300}
 LAB_TGTD_TIMEOUT=${LAB_TGTD_TIMEOUT:-30}
 LAB_CPUS=${LAB_CPUS:-2}
 LAB_MEMORY=${LAB_MEMORY:-1536M}
+LAB_DISK_SIZE=${LAB_DISK_SIZE:-4G}  # sparse: only what the guest writes takes space
 
 # Storage networks: name, subnet prefix, storage-node address, guest address, guest MAC.
 STORAGE_NETS=(A B)

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Build (once per kernel and init script) a tiny initramfs: static busybox, the modules
-# needed to mount the host's / over virtio-9p, and lab/guest/initramfs-init as /init.
+# needed to mount the host's / over virtio-9p and the guest's own disk (virtio-blk, ext4:
+# the overlay's upper layer, kept across guest reboots), and lab/guest/initramfs-init as /init.
 
-INITRAMFS_MODULES=(virtio_pci 9pnet_virtio 9p overlay virtio_rng virtio_net)
+INITRAMFS_MODULES=(virtio_pci 9pnet_virtio 9p overlay virtio_rng virtio_net virtio_blk ext4)
 
 initramfs_path() {  # print the cached initramfs for KERNEL_VERSION, building it if needed
     local key out

@@ -63,7 +63,7 @@ teardown() {  # stop and remove everything of this lab; keeps keys and logs
     vm_stop
     storage_down
     rm -rf "$LAB_DIR/luns" "$LAB_DIR/ns"
-    rm -f "$LAB_DIR"/{inventory.yml,ssh_config,ssh.port,guest.env,cuts} "$LAB_DIR"/forward-*.port
+    rm -f "$LAB_DIR"/{inventory.yml,ssh_config,ssh.port,guest.env,cuts,disk.img} "$LAB_DIR"/forward-*.port
 }
 
 cmd_status() {
@@ -98,4 +98,29 @@ cmd_storage() {
     [ "${1:-}" = -- ] && shift
     [ $# -ge 1 ] || die "usage: labctl storage -- CMD..."
     storage_run "$@"
+}
+
+cmd_reboot() {  # reboot the guest from inside, as a real host reboots; print the seconds until ssh is back
+    require_up
+    local old new start
+    old=$(vm_ssh_once cat /proc/sys/kernel/random/boot_id) || die "no ssh to the guest before the reboot"
+    start=$(now)
+    # The guest's systemd stops its units and resets the machine; QEMU keeps running (no -no-reboot).
+    vm_ssh_once systemctl reboot >/dev/null 2>&1
+    ssh -F "$LAB_DIR/ssh_config" -O exit lab-guest >/dev/null 2>&1  # the master connection died with the guest
+    while :; do
+        pid_alive "$LAB_DIR/qemu.pid" || die "QEMU exited during the reboot; console: $LAB_DIR/console.log"
+        new=$(vm_ssh_once -o ConnectTimeout=5 cat /proc/sys/kernel/random/boot_id 2>/dev/null)
+        [ -n "$new" ] && [ "$new" != "$old" ] && break
+        if awk -v a="$start" -v b="$(now)" -v t="$LAB_BOOT_TIMEOUT" 'BEGIN { exit !(b - a > t) }'; then
+            log "console log tail:"; tail -20 "$LAB_DIR/console.log" >&2
+            die "no ssh to the rebooted guest after ${LAB_BOOT_TIMEOUT}s (console: $LAB_DIR/console.log)"
+        fi
+        sleep 1
+    done
+    local seconds
+    seconds=$(elapsed "$start")
+    echo "reboot_to_ssh_s $seconds" >> "$LAB_DIR/timings"
+    log "guest rebooted: ssh back $seconds s after 'systemctl reboot'"
+    echo "$seconds"
 }

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# The guest VM: Debian's stock kernel under QEMU, the host's / as its root (read-only
-# 9p + tmpfs overlays), one NIC on each storage bridge, ssh through a user-mode NIC.
+# The guest VM: Debian's stock kernel under QEMU, the host's / as its root (read-only 9p
+# under an overlay whose writes go to the guest's own disk), one NIC on each storage bridge,
+# ssh through a user-mode NIC. A reboot in the guest resets the machine (QEMU keeps running).
 
 vm_prepare_files() {  # keys and the configuration the guest's pre-init reads
     [ -s "$LAB_DIR/id_ed25519" ] ||
@@ -12,6 +13,13 @@ vm_prepare_files() {  # keys and the configuration the guest's pre-init reads
     for net in "${STORAGE_NETS[@]}"; do
         nics+=$'\n'"${NET_GUEST_MAC[$net]} ${NET_GUEST_IP[$net]}/$NET_PREFIX"
     done
+    # The guest's own disk: the upper layer of its root overlay (see guest/initramfs-init). A new
+    # one at every `up` (a new host: pre-init's first boot); kept across `labctl reboot`.
+    rm -f "$LAB_DIR/disk.img"
+    if ! truncate -s "$LAB_DISK_SIZE" "$LAB_DIR/disk.img" ||
+        ! mkfs.ext4 -q -F -L lab-upper -E lazy_itable_init=1,lazy_journal_init=1 "$LAB_DIR/disk.img"; then
+        die "cannot make the guest disk $LAB_DIR/disk.img"
+    fi
     cat > "$LAB_DIR/guest.env" <<EOF
 GUEST_HOSTNAME=lab-guest
 INITIATOR_NAME=iqn.2026-11.lab.example:$LAB_NAME-$(short_id)
@@ -55,7 +63,7 @@ vm_start() {
     # shellcheck disable=SC2054  # commas separate QEMU sub-options, not array elements
     local -a args=(
         -name "lab-$LAB_NAME" -machine q35 -smp "$LAB_CPUS" -m "$LAB_MEMORY"
-        -nodefaults -no-user-config -display none -no-reboot
+        -nodefaults -no-user-config -display none
         -serial "file:$LAB_DIR/console.log"
         -qmp "unix:$LAB_DIR/qmp.sock,server=on,wait=off"
         -pidfile "$LAB_DIR/qemu.pid" -daemonize
@@ -64,6 +72,8 @@ vm_start() {
         -fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
         -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
         -device virtio-rng-pci
+        -drive "file=$LAB_DIR/disk.img,if=none,id=disk,format=raw,cache=unsafe,discard=unmap"
+        -device virtio-blk-pci,drive=disk
         -netdev "user,id=user,restrict=on,net=$USER_NET,hostfwd=tcp:127.0.0.1:$SSH_PORT-$USER_NET_GUEST_IP:22"
         -device "virtio-net-pci,netdev=user,mac=$USER_NET_MAC"
     )

@@ -202,21 +202,15 @@ elapsed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._health import (
-    needs_heal, problem_lines, read_health, read_sessions, summary_lines)
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._ifaces import Routes, ifaces_problem
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._heal import (
+    heal_volumes, host_health, options_problem, read_records, to_heal)
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._ifaces import Routes
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
-    LockError, lock_argument_spec, targets_locked)
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import lock_argument_spec
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import (
-    DEFAULT_RECORD_DIR, RecordError, read_record, record_ids)
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import DEFAULT_RECORD_DIR, RecordError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, Stopwatch
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import iface_problem
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._volume import VolumeManager
-
-COUNT_OPTIONS = ('device_timeout', 'map_timeout', 'remove_timeout')
 
 
 def argument_spec():
@@ -233,46 +227,6 @@ def argument_spec():
     )
     spec.update(lock_argument_spec())
     return spec
-
-
-def options_problem(params):
-    """Why the options cannot be used, or None."""
-    for name in COUNT_OPTIONS:
-        if params[name] < 1:
-            return '%s must be 1 or more, got %d' % (name, params[name])
-    return iface_problem(params['iface']) or ifaces_problem(params['ifaces'])
-
-
-def read_records(module, record_dir, volume_ids):
-    """({volume_id: record}, the volume ids asked for: volume_ids, else those of every record); a volume without a
-    record is warned about."""
-    volume_ids = volume_ids or record_ids(record_dir)
-    records = {}
-    for volume_id in volume_ids:
-        record = read_record(record_dir, volume_id)
-        if record is None:
-            module.warn('volume %s has no attach record in %s: not healed' % (volume_id, record_dir))
-        else:
-            records[volume_id] = record
-    return records, volume_ids
-
-
-def host_health(iscsiadm, multipath, scsi, records, volume_ids, record_dir):
-    """(health, summary lines, problem lines) of the volumes now."""
-    health = read_health(volume_ids, records, record_dir, read_sessions(iscsiadm, scsi), multipath.maps(), scsi)
-    return health, summary_lines(health), problem_lines(health)
-
-
-def heal_one(manager, record, params):
-    """The heal result of one volume under its targets' locks; CommandError and LockError become its ``error``."""
-    keys = [(target['portal'], target['iqn']) for target in record['targets']]
-    try:
-        with targets_locked(keys, params['lock_dir'], params['lock_timeout']):
-            return manager.heal(record, manager.iscsiadm.sessions())
-    except CommandError as exc:
-        return {'changed': False, 'error': exc.msg, 'portals': manager.outcomes}
-    except LockError as exc:
-        return {'changed': False, 'error': str(exc)}
 
 
 def main():
@@ -295,18 +249,13 @@ def main():
     except CommandError as exc:
         module.fail_json(**exc.fail_kwargs())
     watch.mark('health')
-    to_heal = [(records[health['volume_id']], health) for health in before[0]
-               if health['volume_id'] in records and needs_heal(health)]
+    healable = to_heal(records, before[0])
     if module.check_mode:
         volumes = [{'volume_id': record['volume_id'], 'status_before': health['status'], 'changed': True}
-                   for record, health in to_heal]
+                   for record, health in healable]
         module.exit_json(changed=bool(volumes), volumes=volumes, health=before[0], health_summary=before[1],
                          health_problems=before[2], elapsed=dict(watch.phases, total_s=watch.total()))
-    volumes = []
-    for record, health in to_heal:
-        manager = VolumeManager(module, iscsiadm, multipath, scsi, routes)
-        result = heal_one(manager, record, params)
-        volumes.append(dict(result, volume_id=record['volume_id'], status_before=health['status']))
+    volumes = heal_volumes(module, (iscsiadm, multipath, scsi, routes), healable)
     watch.mark('heal')
     try:
         after = host_health(iscsiadm, multipath, scsi, records, volume_ids, params['record_dir'])

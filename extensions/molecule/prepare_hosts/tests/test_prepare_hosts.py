@@ -101,3 +101,13 @@ def test_initiator_name_kept(host):
         expected = re.search(r'^INITIATOR_NAME=["\']?([^"\'\n]+)', env.read(), re.M).group(1)
     names = re.findall(r'^InitiatorName=(\S+)$', host.file('/etc/iscsi/initiatorname.iscsi').content_string, re.M)
     assert names == [expected]
+
+
+def test_boot_heal_service_enabled_and_its_program_runs(host):
+    """cinder-local-iscsi-heal.service is enabled; its program (the collection's heal, a zipapp) runs a pass with the
+    role's configuration: no attach record here, so it has nothing to bring back and exits 0."""
+    assert host.service('cinder-local-iscsi-heal.service').is_enabled
+    unit = host.file('/etc/systemd/system/cinder-local-iscsi-heal.service').content_string
+    assert 'ExecStart=/usr/bin/python3 /usr/local/lib/cinder_local/iscsi-heal.pyz /etc/cinder_local/iscsi-heal.json' in unit
+    result = host.run('python3 /usr/local/lib/cinder_local/iscsi-heal.pyz /etc/cinder_local/iscsi-heal.json')
+    assert (result.rc, result.stdout) == (0, 'no attach record\n'), result.stderr
