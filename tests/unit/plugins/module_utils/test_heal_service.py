@@ -99,7 +99,7 @@ def test_a_pass_brings_back_the_missing_portal_and_leaves_nothing_pending(harnes
         call(SESSIONS, stdout=ONLY[A]), one_path('sda'),                          # health before
         call(SESSIONS, stdout=ONLY[A]),                                           # under the locks
         call(NODE[A] + ['-S'], stdout=SHOW[A]),                                   # CHAP and timeouts of the live path
-        *_login_lane(B, 'b')[:-1], TWO_SESSIONS,                                  # B: new record, settings, login
+        *_login_lane(B, 'b', read=True)[:-1], TWO_SESSIONS,                       # B: new record, settings, login
         TWO_SESSIONS,
         replay(STEPS['add_path_sdb'], effect=lambda: degraded.add_map('dm-0', WWID, WWID, ['sda', 'sdb'])),
         MAPS,
@@ -119,7 +119,7 @@ def test_a_pass_with_a_portal_still_down_leaves_the_volume_pending(harness, degr
     _expect(harness, [
         call(SESSIONS, stdout=ONLY[A]), one_path('sda'),
         call(SESSIONS, stdout=ONLY[A]), call(NODE[A] + ['-S'], stdout=SHOW[A]),
-        *_dead_lane(B, 'b'),
+        *_dead_lane(B, 'b', True),
         call(SESSIONS, stdout=ONLY[A]), one_path('sda'),
         call(SESSIONS, stdout=ONLY[A]), one_path('sda')])
     outcome = heal_pass(module, runners)
