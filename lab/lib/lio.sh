@@ -105,7 +105,7 @@ lio_secret() {  # lio_secret KEY FILE: a KEY=VALUE line for lio-config's stdin (
 }
 
 lio_target_add() {
-    local iqn="" lun=1 size=64M serial="" bytes secrets="" option key
+    local iqn="" lun=1 size=64M serial="" alua="" bytes secrets="" option key
     local -A users=() files=()
     while [ $# -gt 0 ]; do
         option=$1
@@ -114,6 +114,7 @@ lio_target_add() {
             --lun) lun=$2 ;;
             --size) size=$2 ;;
             --serial) serial=$2 ;;
+            --alua) alua=1; shift; continue ;;
             --chap-user | --mutual-user | --discovery-user | --discovery-mutual-user) users[${option#--}]=$2 ;;
             --chap-password-file | --mutual-password-file | --discovery-password-file | --discovery-mutual-password-file)
                 files[${option#--}]=$2 ;;
@@ -136,8 +137,9 @@ lio_target_add() {
         secrets+="$(lio_secret "${env_of[$key]}_PASSWORD" "$file")"$'\n'
     done
     printf '%s' "$secrets" | lio_ssh "$(printf '%q ' "$LAB_SRC/guest/lio-config" add --iqn "$iqn" --lun "$lun" \
-        --size "$bytes" --serial "$serial" --portals "$(lio_portals)")" || die "lio target add failed"
-    echo "lio target $iqn lun $lun size $size serial $serial portals $(lio_portals | tr ' ' ,)"
+        --size "$bytes" --serial "$serial" --portals "$(lio_portals)" ${alua:+--alua 1})" ||
+        die "lio target add failed"
+    echo "lio target $iqn lun $lun size $size serial $serial portals $(lio_portals | tr ' ' ,)${alua:+ alua}"
 }
 
 cmd_lio() {
