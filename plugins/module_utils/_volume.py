@@ -115,8 +115,8 @@ def discovered_problem(volumes, discovered, min_paths):
     for index, (volume, found) in enumerate(zip(volumes, discovered)):
         problem = min_paths_problem(min_paths, volume['targets']) if found else None
         if problem:
-            cause = ('discovery on %s failed: %s' % (found['portal'], found['error']) if found.get('error') else
-                     'discovery on %s announced no other portal of %s' % (found['portal'], volume['targets'][0]['iqn']))
+            cause = found.get('error') or 'discovery on %s announced no other portal of %s' % (
+                found['portal'], volume['targets'][0]['iqn'])
             return '%s%s, %s' % ('volumes[%d] ' % index if len(volumes) > 1 else '', problem, cause)
     return None
 
