@@ -30,6 +30,11 @@ cmd_logs() {
         storage_run iptables -S > "$dir/storage-iptables.txt" 2>&1
         storage_run ip -d addr > "$dir/storage-ip-addr.txt" 2>&1
     fi
+    if lio_running; then
+        cp "$LIO_DIR/console.log" "$dir/lio-console.log"
+        lio_ssh "$LAB_SRC/guest/lio-config" list > "$dir/lio-targets.txt" 2>&1 < /dev/null
+        lio_ssh dmesg > "$dir/lio-dmesg.txt" 2>&1 < /dev/null
+    fi
     pid_alive "$LAB_DIR/qemu.pid" || { log "guest not running: only host-side logs in $dir"; return 0; }
     timeout 180 ssh -F "$LAB_DIR/ssh_config" -o ControlMaster=no -o ControlPath=none lab-guest \
         "bash $LAB_SRC/guest/collect-logs" < /dev/null | tar -x -C "$dir" ||

@@ -23,6 +23,11 @@ declare -A NET_STORAGE_IP=([A]=192.0.2.1 [B]=198.51.100.1)
 declare -A NET_GUEST_IP=([A]=192.0.2.10 [B]=198.51.100.10)
 declare -A NET_GUEST_MAC=([A]=52:54:00:00:0a:0a [B]=52:54:00:00:0b:0a)
 NET_PREFIX=24
+# The LIO target VM (labctl lio; LAB_TARGET=lio labctl up): one NIC on each storage network.
+declare -A NET_LIO_IP=([A]=192.0.2.2 [B]=198.51.100.2)
+declare -A NET_LIO_MAC=([A]=52:54:00:00:0a:02 [B]=52:54:00:00:0b:02)
+LIO_MEMORY=${LIO_MEMORY:-320M}
+LIO_DIR=$LAB_DIR/lio
 USER_NET_MAC=52:54:00:00:cb:0a
 USER_NET=203.0.113.0/24
 USER_NET_GUEST_IP=203.0.113.10

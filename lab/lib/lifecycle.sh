@@ -29,11 +29,17 @@ cmd_up() {
     start=$(now)
     vm_prepare_files
     storage_up
+    case ${LAB_TARGET:-tgt} in
+        tgt) ;;
+        lio) lio_start ;;
+        *) die "LAB_TARGET must be tgt or lio, got '$LAB_TARGET'" ;;
+    esac
     vm_start
     vm_write_access_files
     vm_wait_ssh
-    trap - EXIT INT TERM
     echo "boot_to_ssh_s $(elapsed "$start")" >> "$LAB_DIR/timings"
+    [ "${LAB_TARGET:-tgt}" = lio ] && lio_wait_ssh
+    trap - EXIT INT TERM
     vm_ssh_once systemd-analyze time 2>/dev/null |
         sed -n 's/^Startup finished in \([0-9.]*\)s (kernel) + \([0-9.]*\)s (userspace).*/guest_kernel_s \1\nguest_systemd_s \2/p' \
         >> "$LAB_DIR/timings"
@@ -61,6 +67,7 @@ cmd_down() {
 
 teardown() {  # stop and remove everything of this lab; keeps keys and logs
     vm_stop
+    lio_stop
     storage_down
     rm -rf "$LAB_DIR/luns" "$LAB_DIR/ns"
     rm -f "$LAB_DIR"/{inventory.yml,ssh_config,ssh.port,guest.env,cuts,disk.img} "$LAB_DIR"/forward-*.port
@@ -76,6 +83,7 @@ cmd_status() {
     echo "  qemu pid $(cat "$LAB_DIR/qemu.pid"), ssh 127.0.0.1:$(cat "$LAB_DIR/ssh.port")"
     echo "  inventory $LAB_DIR/inventory.yml"
     echo "  storage node netns $STORAGE_NETNS, tgtd pid $(cat "$LAB_DIR/tgtd.pid" 2>/dev/null)"
+    lio_running && echo "  LIO target VM: qemu pid $(cat "$LIO_DIR/qemu.pid"), portals $(lio_portals)"
     storage_run ip -br addr | sed 's/^/    /'
     echo "  guest: $(vm_ssh uptime 2>&1)"
 }

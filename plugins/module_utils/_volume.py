@@ -92,8 +92,10 @@ def nothing_known(volume, detach):
     return detach and bool(volume.get('volume_id')) and not volume['targets'] and not volume['wwid']
 
 
-def volumes_problem(volumes, min_paths, detach=False):
-    """Why the volumes cannot be attached or detached together as given, or None (min_paths 0: not checked)."""
+def volumes_problem(volumes, min_paths, detach=False, discovery=False):
+    """Why the volumes cannot be attached or detached together as given, or None (min_paths 0: not checked).
+
+    With discovery, min_paths of a volume given one portal is checked after its discovery (discovered_problem)."""
     auth = {}
     for index, volume in enumerate(volumes):
         where = 'volumes[%d] ' % index if len(volumes) > 1 else ''
@@ -103,7 +105,7 @@ def volumes_problem(volumes, min_paths, detach=False):
                    or size_problem(volume.get('size_bytes'), 'size_bytes'))
         if problem:
             return where + problem
-        problem = min_paths_problem(min_paths, volume['targets'])
+        problem = None if discovery and one_portal(volume) else min_paths_problem(min_paths, volume['targets'])
         if problem:
             return where + problem
         for target in volume['targets']:
@@ -137,6 +139,19 @@ def one_portal(volume):
     """The portal of a volume whose targets all use one portal (discovery may find the others), or None."""
     portals = set(target['portal'] for target in volume['targets'])
     return portals.pop() if len(portals) == 1 else None
+
+
+def discovered_problem(volumes, discovered, min_paths):
+    """Why a volume given one portal still has fewer targets than min_paths after its discovery, or None. Checked
+    before any login: a failed discovery (a wrong discovery CHAP secret) fails the attach here when min_paths asks
+    for more paths than the one portal given, instead of attaching it with one path."""
+    for index, (volume, found) in enumerate(zip(volumes, discovered)):
+        problem = min_paths_problem(min_paths, volume['targets']) if found else None
+        if problem:
+            cause = found.get('error') or 'discovery on %s announced no other portal of %s' % (
+                found['portal'], volume['targets'][0]['iqn'])
+            return '%s%s, %s' % ('volumes[%d] ' % index if len(volumes) > 1 else '', problem, cause)
+    return None
 
 
 def announced_targets(volume, announced):

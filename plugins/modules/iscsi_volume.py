@@ -51,7 +51,7 @@ description:
     O(discovery=true) runs SendTargets discovery for each volume whose targets all use one portal (Cinder's
     answer for a backend without multipath support), adding the other portals that announce its IQN, with the same
     LUN. That discovery leaves the node database as it was (C(--op nonpersistent)); the logins make the records.
-    A discovery that fails only warns; the portal Cinder gave is used.
+    A discovery that fails only warns; the portal Cinder gave is used, unless O(min_paths) asks for more paths.
   - With O(state=present), each volume given with O(volumes[].volume_id) gets its attach record in O(record_dir),
     written atomically (mode 0600, the directory 0700) once its map is usable; see RV(volumes) for the format. An
     earlier record of the volume gives the WWID it must show. A record that cannot be written fails the call and
@@ -228,7 +228,10 @@ options:
         P(cinder_local.iscsi_multipath.iscsi_targets#filter) filter fits here unchanged.
       - When omitted, C(node.session.auth.authmethod) is set to C(None).
   min_paths:
-    description: Fail (and roll back) when fewer paths than this came up; fewer than all only warns.
+    description:
+      - Fail (and roll back) when fewer paths than this came up; fewer than all only warns.
+      - With O(discovery=true), a volume given one portal is held to it after its discovery, before any login - the
+        attach fails when the discovery failed (a wrong discovery CHAP secret, say) or found too few portals.
     type: int
     default: 1
   startup:
@@ -541,7 +544,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._sess
     iface_problem, session_argument_spec, timing_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import TargetsError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._volume import (
-    VolumeManager, all_targets, checked_volumes, identified, volumes_problem)
+    VolumeManager, all_targets, checked_volumes, discovered_problem, identified, volumes_problem)
 
 
 def argument_spec():
@@ -580,7 +583,8 @@ def main():
         module.fail_json(msg=str(exc))
     min_paths = params['min_paths'] if params['state'] == 'present' else 0
     problem = (timing_problem(params) or iface_problem(params['iface'])
-               or volumes_problem(volumes, min_paths, detach=params['state'] == 'absent')
+               or volumes_problem(volumes, min_paths, detach=params['state'] == 'absent',
+                                  discovery=params['discovery'] and params['state'] == 'present')
                or count_problem(params) or ifaces_problem(params['ifaces']))
     if problem:
         module.fail_json(msg=problem)
@@ -595,6 +599,9 @@ def main():
     manager = VolumeManager(module, iscsiadm, multipath, scsi, routes, filesystems, Mounts(module))
     try:
         discovered = manager.prepare(volumes)
+        problem = discovered_problem(volumes, discovered, min_paths)
+        if problem:
+            module.fail_json(msg=problem)
         # Taking the locks checks lock_dir first: a planted one fails before any change (check mode takes no lock).
         keys = [] if module.check_mode else [(t['portal'], t['iqn']) for t in all_targets(volumes)]
         with targets_locked(keys, params['lock_dir'], params['lock_timeout']):

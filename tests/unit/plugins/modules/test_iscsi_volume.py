@@ -525,6 +525,10 @@ def test_volumes_problem():
         'volumes[1] %s %s is shared with another volume that gives other CHAP credentials' % (A, IQN))
     assert _volume.volumes_problem([volume, dict(volume, targets=[])], 1) == 'volumes[1] targets is empty'
     assert _volume.volumes_problem([volume], 3) == 'min_paths is 3 but only 2 targets are given'
+    one = dict(volume, targets=TARGETS[:1])
+    assert _volume.volumes_problem([one], 2) == 'min_paths is 2 but only 1 targets are given'
+    assert _volume.volumes_problem([one], 2, discovery=True) is None  # held to it after the discovery
+    assert _volume.volumes_problem([volume], 3, discovery=True) == 'min_paths is 3 but only 2 targets are given'
 
 
 def test_volumes_and_targets_exclude_each_other(harness, args):

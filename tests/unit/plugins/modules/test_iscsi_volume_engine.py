@@ -96,6 +96,24 @@ def test_a_failed_discovery_warns_and_attaches_the_portal_cinder_gave(harness, h
     assert result['volumes'][0]['discovery']['added'] == [] and 'the portal did not answer' in warnings[0]
 
 
+def test_min_paths_after_a_failed_discovery_fails_before_any_login(harness, args, tmp_path, warnings):
+    _volume(args, tmp_path, targets=TARGETS[:1])
+    args.update(discovery=True, min_paths=2)
+    dead = STEPS['discovery_dead']
+    result, failed = harness.run(iscsi_volume.main, args, [call(LOOKUP_A, dead['rc'], dead['stdout'], dead['stderr'])])
+    assert failed and result['msg'].startswith(
+        'min_paths is 2 but only 1 targets are given, discovery on %s failed: ' % A), result
+    assert 'the portal did not answer' in warnings[0]
+
+
+def test_min_paths_after_a_discovery_that_found_no_other_portal(harness, args, tmp_path):
+    _volume(args, tmp_path, targets=TARGETS[:1])
+    args.update(discovery=True, min_paths=2)
+    result, failed = harness.run(iscsi_volume.main, args, [call(LOOKUP_A, stdout='%s,1 %s\n' % (A, IQN))])
+    assert failed and result['msg'] == (
+        'min_paths is 2 but only 1 targets are given, discovery on %s announced no other portal of %s' % (A, IQN))
+
+
 def test_each_portal_logs_in_through_the_iface_of_its_network(harness, hosts, args, tmp_path):
     _pend(hosts)
     args['ifaces'] = [{'name': 'iface-a', 'netdev': 'eth1'}, {'name': 'iface-b', 'hwaddress': '52:54:00:00:0B:0A'}]
