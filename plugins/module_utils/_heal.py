@@ -17,7 +17,8 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._reco
     DEFAULT_RECORD_DIR, read_record, record_ids)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import iface_problem
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._volume import VolumeManager
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._volume import (
+    VolumeManager, in_parallel, share_sessions)
 
 COUNT_OPTIONS = ('device_timeout', 'map_timeout', 'remove_timeout')
 # The options of a heal, with the defaults of iscsi_volume_heal's argument spec.
@@ -73,12 +74,15 @@ def heal_one(manager, record, params):
 
 
 def heal_volumes(module, runners, healable):
-    """Heal each (record, health) of healable, one volume after the other; their results (``volume_id``,
-    ``status_before``, ``error`` when it failed). runners: (iscsiadm, multipath, scsi, routes or None)."""
+    """Heal each (record, health) of healable, at once (one after the other when two share a session: a login is
+    one volume's to make); their results (``volume_id``, ``status_before``, ``error`` when it failed), in the order
+    of healable. runners: (iscsiadm, multipath, scsi, routes or None)."""
     iscsiadm, multipath, scsi, routes = runners
-    volumes = []
-    for record, health in healable:
-        manager = VolumeManager(module, iscsiadm, multipath, scsi, routes)
-        result = heal_one(manager, record, module.params)
-        volumes.append(dict(result, volume_id=record['volume_id'], status_before=health['status']))
-    return volumes
+
+    def heal(item):
+        record, health = item
+        result = heal_one(VolumeManager(module, iscsiadm, multipath, scsi, routes), record, module.params)
+        return dict(result, volume_id=record['volume_id'], status_before=health['status'])
+    if share_sessions([record for record, dummy in healable]):
+        return [heal(item) for item in healable]
+    return in_parallel(heal, healable)

@@ -194,7 +194,7 @@ health_problems:
 elapsed:
   description:
     - Seconds spent inside the module - C(health_s) (records read, health told before the heal), C(heal_s) (the
-      heals, one volume after the other; not in check mode), C(total_s) (with the health told after the heal).
+      heals, at once where the volumes share no session; not in check mode), C(total_s) (with the health told after the heal).
   returned: always
   type: dict
   sample: {health_s: 0.3, heal_s: 2.1, total_s: 2.6}
