@@ -8,7 +8,7 @@ usage: fleet.py create NAME=TYPE...        create the volumes (kept if they exis
        fleet.py run IDENT PLAYBOOK INVENTORY DATA_DIR [--limit HOST] [--volumes ID,...] [--scan ID,...]
 
 `run` runs PLAYBOOK on the group `fleet` (every host of the molecule INVENTORY) with 2 forks and the Cinder tasks
-throttled to 1 host at a time. Each host's volume_ids come from FLEET_HOST_VOLUMES (JSON {host: [id...]}), unless
+throttled to FLEET_CINDER_THROTTLE hosts at a time (default 1). Each host's volume_ids come from FLEET_HOST_VOLUMES (JSON {host: [id...]}), unless
 --volumes gives them to every host (extra vars). --scan reads the CHAP password of every live attachment of those
 volumes from Cinder and fails when one appears anywhere under DATA_DIR (job events, stdout, artifacts), in any
 encoding. Prints a JSON summary: rc, changes per host, the wall time, and per host the start, end and seconds of
@@ -32,7 +32,7 @@ import yaml
 
 TIMEOUT = 180
 FORKS = 2
-CINDER_THROTTLE = 1
+CINDER_THROTTLE = int(os.environ.get('FLEET_CINDER_THROTTLE') or 1)
 
 
 def create(storage, specs):
