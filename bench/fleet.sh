@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/fleet.sh: one play over 2 hosts x 4 volumes against 1 host x 4 volumes, through ansible-runner as AWX runs
 # it (2 forks), real Cinder (lab/openstack), the roles' default Cinder throttle. A lab with two guests
-# (LAB_GUESTS=2); the hosts are prepared by playbooks/prepare_hosts.yml. BENCH_FLEET_RUNS rounds (default 2), each
+# (LAB_GUESTS=2); iscsid and the multipath role on both (bench/ansible/fleet_prepare.yml). BENCH_FLEET_RUNS rounds (default 2), each
 # attach_volume.yml then detach_volume.yml for each shape. Prints a table; samples in .cache/bench/fleet-<stamp>/.
 # Nothing here is a test: no time is asserted.
 set -euo pipefail
@@ -25,13 +25,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "lab up (2 guests), Cinder, prepare_hosts"
+log "lab up (2 guests), Cinder, iscsid and multipathd"
 lab/labctl up
 inventory=$(lab/labctl inventory)
 lab/openstack/openstack-lab up
 eval "$(lab/openstack/openstack-lab env)"
-ANSIBLE_HOST_KEY_CHECKING=False ansible-playbook -i "$inventory" -e target_hosts=all \
-    cinder_local.iscsi_multipath.prepare_hosts > "$OUT/prepare.log"
+ANSIBLE_HOST_KEY_CHECKING=False ansible-playbook -i "$inventory" bench/ansible/fleet_prepare.yml > "$OUT/prepare.log"
 specs=()
 for host in a b; do for i in 1 2 3 4; do specs+=("bench-$host-$i=two-portal"); done; done
 python "$FLEET" create "${specs[@]}" > "$OUT/volumes.json"
@@ -46,7 +45,7 @@ for run in $(seq 1 "$RUNS"); do
         [ "$shape" = 1x4 ] && limit=(--limit lab-guest)
         for action in attach detach; do
             log "round $run: $shape $action"
-            FLEET_HOST_VOLUMES=$volumes python "$FLEET" run "$shape-$action-$run" "playbooks/${action}_volume.yml" \
+            FLEET_HOST_VOLUMES=$volumes python "$FLEET" run "$shape-$action-$run" "$REPO/playbooks/${action}_volume.yml" \
                 "$inventory" "$OUT/runner" "${limit[@]}" |
                 jq -c --arg shape "$shape" --arg action "$action" --argjson run "$run" \
                     '{shape: $shape, action: $action, run: $run, rc, wall_s, engine, cinder}' >> "$OUT/samples.jsonl"
