@@ -36,8 +36,15 @@ cmd_logs() {
         lio_ssh dmesg > "$dir/lio-dmesg.txt" 2>&1 < /dev/null
     fi
     pid_alive "$LAB_DIR/qemu.pid" || { log "guest not running: only host-side logs in $dir"; return 0; }
-    timeout 180 ssh -F "$LAB_DIR/ssh_config" -o ControlMaster=no -o ControlPath=none lab-guest \
-        "bash $LAB_SRC/guest/collect-logs" < /dev/null | tar -x -C "$dir" ||
-        log "collecting the guest's logs failed or timed out (partial logs in $dir)"
+    local guest into
+    for guest in $(vm_guests); do  # guest 1 into DIR, guest N into DIR/lab-guestN
+        vm_guest "$guest"
+        into=$dir${GUEST_SUFFIX:+/$GUEST_HOST}
+        mkdir -p "$into"
+        [ "$guest" = 1 ] || cp "$GUEST_DIR/console.log" "$into/"
+        timeout 180 ssh -F "$LAB_DIR/ssh_config" -o ControlMaster=no -o ControlPath=none "$GUEST_HOST" \
+            "bash $LAB_SRC/guest/collect-logs" < /dev/null | tar -x -C "$into" ||
+            log "collecting the logs of $GUEST_HOST failed or timed out (partial logs in $into)"
+    done
     log "logs collected in $dir"
 }

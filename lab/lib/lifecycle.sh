@@ -25,19 +25,25 @@ cmd_up() {
     rm -f "$LAB_DIR"/*.log "$LAB_DIR/timings"
     trap 'up_failed' EXIT
     trap 'exit 130' INT TERM
-    local start
+    local start guest guests
+    [[ ${LAB_GUESTS:-1} =~ ^[1-9]$ ]] || die "LAB_GUESTS must be 1 to 9, got '$LAB_GUESTS'"
+    guests=$(seq 1 "${LAB_GUESTS:-1}")
     start=$(now)
-    vm_prepare_files
+    for guest in $guests; do vm_guest "$guest"; vm_prepare_files; done
     storage_up
     case ${LAB_TARGET:-tgt} in
         tgt) ;;
         lio) lio_start ;;
         *) die "LAB_TARGET must be tgt or lio, got '$LAB_TARGET'" ;;
     esac
-    vm_start
+    for guest in $guests; do vm_guest "$guest"; vm_start; done
     vm_write_access_files
-    vm_wait_ssh
-    echo "boot_to_ssh_s $(elapsed "$start")" >> "$LAB_DIR/timings"
+    for guest in $guests; do
+        vm_guest "$guest"
+        vm_wait_ssh
+        echo "${GUEST_SUFFIX#-}${GUEST_SUFFIX:+_}boot_to_ssh_s $(elapsed "$start")" >> "$LAB_DIR/timings"
+    done
+    vm_guest 1
     [ "${LAB_TARGET:-tgt}" = lio ] && lio_wait_ssh
     trap - EXIT INT TERM
     vm_ssh_once systemd-analyze time 2>/dev/null |
@@ -66,7 +72,9 @@ cmd_down() {
 }
 
 teardown() {  # stop and remove everything of this lab; keeps keys and logs
-    vm_stop
+    local guest
+    for guest in $(vm_guests_all); do vm_guest "$guest"; vm_stop; done
+    vm_guest "${LAB_GUEST:-1}"
     lio_stop
     storage_down
     rm -rf "$LAB_DIR/luns" "$LAB_DIR/ns"
@@ -85,7 +93,12 @@ cmd_status() {
     echo "  storage node netns $STORAGE_NETNS, tgtd pid $(cat "$LAB_DIR/tgtd.pid" 2>/dev/null)"
     lio_running && echo "  LIO target VM: qemu pid $(cat "$LIO_DIR/qemu.pid"), portals $(lio_portals)"
     storage_run ip -br addr | sed 's/^/    /'
-    echo "  guest: $(vm_ssh uptime 2>&1)"
+    local guest
+    for guest in $(vm_guests); do
+        vm_guest "$guest"
+        echo "  $GUEST_HOST: ssh 127.0.0.1:$(cat "$GUEST_DIR/ssh.port"), $(vm_ssh uptime 2>&1)"
+    done
+    vm_guest "${LAB_GUEST:-1}"
 }
 
 cmd_ssh() {
@@ -115,14 +128,14 @@ cmd_reboot() {  # reboot the guest from inside, as a real host reboots; print th
     start=$(now)
     # The guest's systemd stops its units and resets the machine; QEMU keeps running (no -no-reboot).
     vm_ssh_once systemctl reboot >/dev/null 2>&1
-    ssh -F "$LAB_DIR/ssh_config" -O exit lab-guest >/dev/null 2>&1  # the master connection died with the guest
+    ssh -F "$LAB_DIR/ssh_config" -O exit "$GUEST_HOST" >/dev/null 2>&1  # the master connection died with the guest
     while :; do
-        pid_alive "$LAB_DIR/qemu.pid" || die "QEMU exited during the reboot; console: $LAB_DIR/console.log"
+        pid_alive "$GUEST_DIR/qemu.pid" || die "QEMU exited during the reboot; console: $GUEST_DIR/console.log"
         new=$(vm_ssh_once -o ConnectTimeout=5 cat /proc/sys/kernel/random/boot_id 2>/dev/null)
         [ -n "$new" ] && [ "$new" != "$old" ] && break
         if awk -v a="$start" -v b="$(now)" -v t="$LAB_BOOT_TIMEOUT" 'BEGIN { exit !(b - a > t) }'; then
-            log "console log tail:"; tail -20 "$LAB_DIR/console.log" >&2
-            die "no ssh to the rebooted guest after ${LAB_BOOT_TIMEOUT}s (console: $LAB_DIR/console.log)"
+            log "console log tail:"; tail -20 "$GUEST_DIR/console.log" >&2
+            die "no ssh to the rebooted guest after ${LAB_BOOT_TIMEOUT}s (console: $GUEST_DIR/console.log)"
         fi
         sleep 1
     done

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # `labctl cut` / `labctl restore`: take one storage network away while IO runs.
-#   linkdown: the guest's NIC on that network loses carrier (QEMU set_link off)
+#   linkdown: the guest's NIC on that network loses carrier (QEMU set_link off; LAB_GUEST picks the guest)
 #   drop:     the storage node silently drops that network's traffic (iptables)
 # Active cuts are recorded in $LAB_DIR/cuts ("NET MODE" lines).
 
@@ -9,7 +9,7 @@ netcut_check_net() {
 }
 
 netcut_set_link() {  # netcut_set_link NET true|false
-    /usr/bin/python3 "$LAB_SRC/lib/qmp.py" "$LAB_DIR/qmp.sock" set_link "{\"name\": \"net$1\", \"up\": $2}" >/dev/null
+    /usr/bin/python3 "$LAB_SRC/lib/qmp.py" "$GUEST_DIR/qmp.sock" set_link "{\"name\": \"net$1\", \"up\": $2}" >/dev/null
 }
 
 netcut_iptables() {  # netcut_iptables -I|-D NET

@@ -18,6 +18,8 @@ import urllib.request
 import yaml
 
 VOLUME_TYPES = ("two-portal", "single-portal")  # one backend each, same names
+# Extra volume types on those backends: {name: extra specs}.
+EXTRA_VOLUME_TYPES = {"multiattach": {"volume_backend_name": "two-portal", "multiattach": "<is> True"}}
 
 
 RETRIES = 5  # a busy lab (TCG guests on the same cores) makes SQLite-backed services slow, not wrong
@@ -87,15 +89,16 @@ def wait_for_backends(api, token, timeout):
 
 
 def create_volume_types(api, token):
-    """One volume type per backend, named after it; an existing one is kept as it is."""
+    """One volume type per backend, named after it, and the extra types; an existing one is kept as it is."""
     def find(name):
         types = request("GET", api + "/types?is_public=None", token)[1]["volume_types"]
         return next((t for t in types if t["name"] == name), None)
 
-    for name in VOLUME_TYPES:
+    specs = dict(((name, {"volume_backend_name": name}) for name in VOLUME_TYPES), **EXTRA_VOLUME_TYPES)
+    for name, extra_specs in specs.items():
         created = ensure("volume type " + name, lambda: find(name), lambda: request(
             "POST", api + "/types", token,
-            {"volume_type": {"name": name, "extra_specs": {"volume_backend_name": name}}})[1]["volume_type"])
+            {"volume_type": {"name": name, "extra_specs": extra_specs}})[1]["volume_type"])
         print("volume type %s: %s" % (name, created["id"]), file=sys.stderr)
 
 
