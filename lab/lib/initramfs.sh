@@ -36,7 +36,8 @@ initramfs_build() {  # initramfs_build OUT
         path=$(basename "$path"); echo "${path%.ko*}.ko" >> "$work/modules/order"
     done
     mkdir -p "$(dirname "$out")"
-    (cd "$work" && find . | cpio -o -H newc --quiet | gzip -1) > "$out.tmp" && mv "$out.tmp" "$out"
+    # a name of its own, then an atomic rename: two labs may start at once (tools/molecule.sh's lanes)
+    (cd "$work" && find . | cpio -o -H newc --quiet | gzip -1) > "$out.$$.tmp" && mv "$out.$$.tmp" "$out"
     local rc=$?
     rm -rf "$work"
     return "$rc"

@@ -123,14 +123,20 @@ cmd_storage() {
 
 cmd_reboot() {  # reboot the guest from inside, as a real host reboots; print the seconds until ssh is back
     require_up
-    local old new start
+    local old new start boots to_init=""
     old=$(vm_ssh_once cat /proc/sys/kernel/random/boot_id) || die "no ssh to the guest before the reboot"
+    boots=$(grep -ac 'pre-init done' "$GUEST_DIR/console.log")
     start=$(now)
     # The guest's systemd stops its units and resets the machine; QEMU keeps running (no -no-reboot).
     vm_ssh_once systemctl reboot >/dev/null 2>&1
     ssh -F "$LAB_DIR/ssh_config" -O exit "$GUEST_HOST" >/dev/null 2>&1  # the master connection died with the guest
     while :; do
         pid_alive "$GUEST_DIR/qemu.pid" || die "QEMU exited during the reboot; console: $GUEST_DIR/console.log"
+        # The shutdown ends (and the boot starts) about when the new boot's pre-init reports on the console.
+        if [ -z "$to_init" ] && [ "$(grep -ac 'pre-init done' "$GUEST_DIR/console.log")" -gt "$boots" ]; then
+            to_init=$(elapsed "$start")
+            echo "reboot_to_init_s $to_init" >> "$LAB_DIR/timings"
+        fi
         new=$(vm_ssh_once -o ConnectTimeout=5 cat /proc/sys/kernel/random/boot_id 2>/dev/null)
         [ -n "$new" ] && [ "$new" != "$old" ] && break
         if awk -v a="$start" -v b="$(now)" -v t="$LAB_BOOT_TIMEOUT" 'BEGIN { exit !(b - a > t) }'; then
@@ -142,6 +148,6 @@ cmd_reboot() {  # reboot the guest from inside, as a real host reboots; print th
     local seconds
     seconds=$(elapsed "$start")
     echo "reboot_to_ssh_s $seconds" >> "$LAB_DIR/timings"
-    log "guest rebooted: ssh back $seconds s after 'systemctl reboot'"
+    log "guest rebooted: ssh back $seconds s after 'systemctl reboot' (its pre-init at ${to_init:-?} s)"
     echo "$seconds"
 }

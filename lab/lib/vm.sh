@@ -66,7 +66,7 @@ vm_accel_args() {  # print QEMU accelerator arguments: LAB_ACCEL, or KVM if a pr
     if [ -z "$accel" ]; then
         cache="$LAB_CACHE/accel-$KERNEL_VERSION-$(qemu-system-x86_64 --version | head -1 | sha256sum | cut -c1-8)"
         if [ ! -s "$cache" ]; then
-            if vm_kvm_probe; then echo kvm > "$cache"; else echo tcg > "$cache"; fi
+            if vm_kvm_probe; then echo kvm; else echo tcg; fi > "$cache.$$" && mv "$cache.$$" "$cache"
         fi
         accel=$(cat "$cache")
     fi
