@@ -12,19 +12,35 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._heal
     needs_heal, problem_lines, read_health, read_sessions, summary_lines)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._ifaces import ifaces_problem
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import (
-    DEFAULT_LOCK_DIR, LockError, targets_locked)
+    LockError, lock_argument_spec, targets_locked)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import (
     DEFAULT_RECORD_DIR, read_record, record_ids)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._session import iface_problem
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._volume import (
-    VolumeManager, in_parallel, share_sessions)
+    VolumeManager, in_parallel_unless_shared)
 
 COUNT_OPTIONS = ('device_timeout', 'map_timeout', 'remove_timeout')
-# The options of a heal, with the defaults of iscsi_volume_heal's argument spec.
-HEAL_DEFAULTS = {'volume_ids': [], 'record_dir': DEFAULT_RECORD_DIR, 'ifaces': [], 'iface': 'default',
-                 'device_timeout': 20, 'map_timeout': 30, 'remove_timeout': 30,
-                 'lock_dir': DEFAULT_LOCK_DIR, 'lock_timeout': 120}
+
+
+def heal_argument_spec():
+    """The options of a heal: iscsi_volume_heal's argument spec; the boot service takes their defaults."""
+    spec = dict(
+        volume_ids=dict(type='list', elements='str', default=[]),
+        record_dir=dict(type='path', default=DEFAULT_RECORD_DIR),
+        ifaces=dict(type='list', elements='dict', default=[], options=dict(
+            name=dict(type='str', required=True), netdev=dict(type='str'), hwaddress=dict(type='str'),
+            transport=dict(type='str'))),
+        iface=dict(type='str', default='default'),
+        device_timeout=dict(type='int', default=20),
+        map_timeout=dict(type='int', default=30),
+        remove_timeout=dict(type='int', default=30),
+    )
+    spec.update(lock_argument_spec())
+    return spec
+
+
+HEAL_DEFAULTS = {name: option['default'] for name, option in heal_argument_spec().items()}
 
 
 def options_problem(params):
@@ -83,6 +99,4 @@ def heal_volumes(module, runners, healable):
         record, health = item
         result = heal_one(VolumeManager(module, iscsiadm, multipath, scsi, routes), record, module.params)
         return dict(result, volume_id=record['volume_id'], status_before=health['status'])
-    if share_sessions([record for record, dummy in healable]):
-        return [heal(item) for item in healable]
-    return in_parallel(heal, healable)
+    return in_parallel_unless_shared(heal, healable, [record for record, dummy in healable])

@@ -86,6 +86,14 @@ def share_sessions(volumes):
     return len(keys) != len(set(keys))
 
 
+def in_parallel_unless_shared(work, items, volumes):
+    """work(item) for every item, at once; one after the other when two of the volumes (one per item, each with its
+    ``targets``) share a session: a login is one volume's to make. Results in item order."""
+    if share_sessions(volumes):
+        return [work(item) for item in items]
+    return in_parallel(work, items)
+
+
 def nothing_known(volume, detach):
     """True for a volume a detach can only leave alone: given by volume_id with no targets (Cinder's attachment has no
     connection details: it was never connected), no attach record and no WWID."""
@@ -438,10 +446,7 @@ class VolumeManager:
                 return self.heal(volumes[index]['previous'], self.iscsiadm.sessions(), volume=volumes[index])
             except CommandError as exc:
                 return self._for_volume((index, exc), count)
-        if share_sessions([volumes[index] for index in attached]):
-            healed = [heal(index) for index in attached]
-        else:
-            healed = in_parallel(heal, attached)
+        healed = in_parallel_unless_shared(heal, attached, [volumes[index] for index in attached])
         if attached:
             self.stopwatch.mark('heal')
         self.kept = [volumes[index]['volume_id'] for index in attached]

@@ -203,35 +203,18 @@ elapsed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._heal import (
-    heal_volumes, host_health, options_problem, read_records, to_heal)
+    heal_argument_spec, heal_volumes, host_health, options_problem, read_records, to_heal)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._ifaces import Routes
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._iscsiadm import Iscsiadm
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._locks import lock_argument_spec
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._multipath import Multipath
-from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import DEFAULT_RECORD_DIR, RecordError
+from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._records import RecordError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._run import CommandError, Stopwatch
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._scsi import Scsi
 
 
-def argument_spec():
-    spec = dict(
-        volume_ids=dict(type='list', elements='str', default=[]),
-        record_dir=dict(type='path', default=DEFAULT_RECORD_DIR),
-        ifaces=dict(type='list', elements='dict', default=[], options=dict(
-            name=dict(type='str', required=True), netdev=dict(type='str'), hwaddress=dict(type='str'),
-            transport=dict(type='str'))),
-        iface=dict(type='str', default='default'),
-        device_timeout=dict(type='int', default=20),
-        map_timeout=dict(type='int', default=30),
-        remove_timeout=dict(type='int', default=30),
-    )
-    spec.update(lock_argument_spec())
-    return spec
-
-
 def main():
     watch = Stopwatch()
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=heal_argument_spec(), supports_check_mode=True)
     params = module.params
     problem = options_problem(params)
     if problem:
