@@ -51,7 +51,11 @@ run_scenario() {  # run_scenario LANE SCENARIO: molecule test in the scenario's 
     rm -rf "results/molecule/$scenario" && mkdir -p "results/molecule/$scenario"
     echo "$(date +%T) lane $lane: start molecule test -s $scenario (LAB_NAME=$lab)"
     start=$(date +%s)
-    LAB_NAME=$lab molecule test -s "$scenario" > "results/molecule/$scenario/molecule.log" 2>&1 || outcome=FAILED
+    # its own process group (setsid), so that an interrupted run can stop it with everything it started
+    LAB_NAME=$lab setsid --wait molecule test -s "$scenario" > "results/molecule/$scenario/molecule.log" 2>&1 &
+    echo $! > "results/molecule/$scenario/pid"
+    wait $! || outcome=FAILED
+    rm -f "results/molecule/$scenario/pid"
     LAB_NAME=$lab lab/labctl down >/dev/null 2>&1
     printf '%s %s\n' "$outcome" "$(($(date +%s) - start))" > "results/molecule/$scenario/outcome"
     echo "$(date +%T) lane $lane: $outcome $scenario in $(($(date +%s) - start))s"
@@ -71,6 +75,7 @@ cleanup() {
     mapfile -t lane_pids < <(jobs -p)
     [ ${#lane_pids[@]} -gt 0 ] && kill "${lane_pids[@]}" 2>/dev/null
     for scenario in "${scenarios[@]}"; do
+        [ -s "results/molecule/$scenario/pid" ] && kill -- "-$(cat "results/molecule/$scenario/pid")" 2>/dev/null
         LAB_NAME=$(lab_name "$scenario") lab/labctl down >/dev/null 2>&1
     done
     rm -f "$queue" "$queue.lock"
