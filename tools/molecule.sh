@@ -19,7 +19,10 @@ exec 9>"${LAB_LOCK:-/tmp/cinder-local-lab.lock}"
 flock 9
 
 # The longest scenarios first (measured on 2 cores), so that no lane starts a long one last.
-longest_first=(modules reboot attach_detach fleet prepare_hosts rollback lio_discovery)
+longest_first=(modules reboot attach_detach fleet prepare_hosts rollback)
+# Scenarios that run alone, after the lanes: lio_discovery's ALUA check waits on multipathd's regrouping, which
+# under a second lab's load was seen not to come within its bound.
+alone_last=(lio_discovery)
 if [ $# -gt 0 ]; then
     scenarios=("$@")
 else
@@ -38,7 +41,10 @@ fi
 lab_name() { printf 'mol-%s' "$1" | tr -c 'a-z0-9-' '-' | cut -c1-20; }
 
 queue=$(mktemp)
-printf '%s\n' "${scenarios[@]}" > "$queue"
+alone=()
+for scenario in "${scenarios[@]}"; do
+    if [[ " ${alone_last[*]} " == *" $scenario "* ]]; then alone+=("$scenario"); else echo "$scenario"; fi
+done > "$queue"
 
 next_scenario() {  # print the queue's first scenario and remove it (empty when the queue is)
     # shellcheck disable=SC2016  # sh expands them
@@ -83,12 +89,15 @@ cleanup() {
 trap 'cleanup; exit 130' INT TERM
 
 start=$(date +%s)
-for ((lane = 1; lane <= lanes && lane <= ${#scenarios[@]}; lane++)); do
+for ((lane = 1; lane <= lanes && lane <= ${#scenarios[@]} - ${#alone[@]}; lane++)); do
     run_lane "$lane" &
     sleep 5  # molecule's first steps are the host's busiest: do not start them all at once
 done
 wait
 rm -f "$queue" "$queue.lock"
+for scenario in "${alone[@]}"; do
+    run_scenario alone "$scenario"
+done
 
 failed=0
 for scenario in "${scenarios[@]}"; do
