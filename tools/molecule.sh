@@ -4,9 +4,8 @@
 # (LAB_NAME=mol-<scenario>), with its own ANSIBLE_HOME: the collection molecule installs before each scenario
 # never changes under a playbook of the other lane. On a 2-core machine two lanes cut the molecule part from about
 # 63 to 50 minutes: CPU-bound scenarios run up to 1.9 times slower beside another lab, the gain is their waits.
-# The scenarios in alone_last run after the lanes, one at a time.
-# Prints when each scenario starts and ends and a summary, prints the end of each failed scenario's log, fails if
-# any failed, and never leaves a lab running. Logs: results/molecule/<scenario>/.
+# Prints when each scenario starts and ends, the end of each failed scenario's log, a summary and, last, each
+# failed task with its message; fails if any failed, and never leaves a lab running. Logs: results/molecule/<scenario>/.
 #   usage: [MOLECULE_LANES=N] tools/molecule.sh [SCENARIO...]
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -21,9 +20,6 @@ flock 9
 
 # The longest scenarios first (measured on 2 cores), so that no lane starts a long one last.
 longest_first=(modules reboot attach_detach fleet prepare_hosts rollback)
-# Scenarios that run alone, after the lanes: lio_discovery's ALUA check waits on multipathd's regrouping, which
-# under a second lab's load was seen not to come within its bound.
-alone_last=(lio_discovery)
 if [ $# -gt 0 ]; then
     scenarios=("$@")
 else
@@ -42,10 +38,7 @@ fi
 lab_name() { printf 'mol-%s' "$1" | tr -c 'a-z0-9-' '-' | cut -c1-20; }
 
 queue=$(mktemp)
-alone=()
-for scenario in "${scenarios[@]}"; do
-    if [[ " ${alone_last[*]} " == *" $scenario "* ]]; then alone+=("$scenario"); else echo "$scenario"; fi
-done > "$queue"
+printf '%s\n' "${scenarios[@]}" > "$queue"
 
 next_scenario() {  # print the queue's first scenario and remove it (empty when the queue is)
     # shellcheck disable=SC2016  # sh expands them
@@ -76,6 +69,18 @@ run_lane() {  # run_lane LANE: run scenarios from the queue until it is empty
     done
 }
 
+failed_tasks() {  # from a molecule log on stdin: each failed task (not ignored) with its msg, at most 5
+    sed 's/\x1b\[[0-9;]*m//g; s/^ *│ \{0,1\}//' | awk '
+        function show() { if (failure != "" && !ignored && n++ < 5) print "  " task "\n    " failure msg }
+        failure != "" && (/^$/ || /^(TASK|PLAY|RUNNING HANDLER) \[/ || /^\.\.\.ignoring/) {
+            ignored = /^\.\.\.ignoring/; show(); failure = ""; ignored = 0 }
+        failure != "" && /^ +msg:/ { msg_lines = 4 }
+        failure != "" && msg_lines > 0 { msg = msg "\n    " $0; msg_lines-- }
+        /^TASK \[/ { task = $0 }
+        /^(fatal|failed): / { failure = $0; msg = "" }
+        END { show() }'
+}
+
 # shellcheck disable=SC2317  # called from the trap
 cleanup() {
     local lane_pids scenario
@@ -90,28 +95,29 @@ cleanup() {
 trap 'cleanup; exit 130' INT TERM
 
 start=$(date +%s)
-for ((lane = 1; lane <= lanes && lane <= ${#scenarios[@]} - ${#alone[@]}; lane++)); do
+for ((lane = 1; lane <= lanes && lane <= ${#scenarios[@]}; lane++)); do
     run_lane "$lane" &
     sleep 5  # molecule's first steps are the host's busiest: do not start them all at once
 done
 wait
 rm -f "$queue" "$queue.lock"
-for scenario in "${alone[@]}"; do
-    run_scenario alone "$scenario"
-done
 
-failed=0
+failed_scenarios=()
+summary=()
 for scenario in "${scenarios[@]}"; do
     read -r outcome seconds 2>/dev/null < "results/molecule/$scenario/outcome" || outcome=FAILED seconds=-
+    summary+=("$(printf '  %-24s %-7s %5ss' "$scenario" "$outcome" "$seconds")")
     if [ "$outcome" != passed ]; then
-        failed=1
+        failed_scenarios+=("$scenario")
         echo "== the end of results/molecule/$scenario/molecule.log"
         tail -n 150 "results/molecule/$scenario/molecule.log"
     fi
 done
 echo "== molecule summary ($lanes lanes, $(($(date +%s) - start))s in all)"
-for scenario in "${scenarios[@]}"; do
-    read -r outcome seconds 2>/dev/null < "results/molecule/$scenario/outcome" || outcome=FAILED seconds=-
-    printf '  %-24s %-7s %5ss\n' "$scenario" "$outcome" "$seconds"
+printf '%s\n' "${summary[@]}"
+# Last, where CI's excerpt of the output sees it: each failed scenario's failed tasks, one line each.
+for scenario in "${failed_scenarios[@]}"; do
+    echo "== $scenario failed at:"
+    failed_tasks < "results/molecule/$scenario/molecule.log"
 done
-exit "$failed"
+[ ${#failed_scenarios[@]} -eq 0 ]
