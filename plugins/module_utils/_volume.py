@@ -30,6 +30,15 @@ DEVICE_POLL = 0.25
 SLOW_LOGIN = 0.5
 
 
+def records_missing(params, read_record):
+    """The volume ids a detach with O(missing_record=skip) leaves out: given by volume_id alone, with no attach
+    record. Empty in every other call. Raise RecordError (a record that cannot be trusted is not a missing one)."""
+    if params['state'] != 'absent' or params['missing_record'] != 'skip' or params['volumes'] is None:
+        return []
+    return [volume['volume_id'] for volume in params['volumes']
+            if volume['volume_id'] and volume['targets'] is None and read_record(volume['volume_id']) is None]
+
+
 def checked_volumes(params, read_record):
     """[{volume_id, attachment_id, targets, auth, discovery_auth, wwid, size_bytes, previous, mount}] of the call
     (O(volumes), or the one volume of O(targets)). read_record(volume_id) gives a detach its targets and WWID, and an

@@ -283,6 +283,15 @@ options:
         directory or record that is a symbolic link, or a directory others can write, is refused.
     type: path
     default: /var/lib/cinder_local/attachments
+  missing_record:
+    description:
+      - With O(state=absent), what to do with a volume given by O(volumes[].volume_id) alone that has no attach
+        record. V(fail) fails the call before any change. V(skip) leaves it out and names it in RV(no_record), so
+        that a caller (the C(volume_detach) role) detaches every recorded volume at once and asks Cinder only about
+        the others. A record that cannot be trusted (a symbolic link, say) fails the call either way.
+    type: str
+    choices: [fail, skip]
+    default: fail
 requirements:
   - open-iscsi (iscsiadm, a running iscsid)
   - multipath-tools (multipath, multipathd running)
@@ -502,6 +511,13 @@ kept:
   type: list
   elements: str
   sample: [5f2a3c1e-8a6b-4d3f-9c1e-2b7a4d6e8f10]
+no_record:
+  description:
+    - With O(state=absent) and O(missing_record=skip), the volume ids left out for having no attach record.
+  returned: with O(state=absent) and O(missing_record=skip)
+  type: list
+  elements: str
+  sample: [5f2a3c1e-8a6b-4d3f-9c1e-2b7a4d6e8f10]
 left_behind:
   description:
     - On a failed attach, the volumes whose map or SCSI devices made by this call the rollback could not remove,
@@ -544,7 +560,7 @@ from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._sess
     iface_problem, session_argument_spec, timing_problem)
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._targets import TargetsError
 from ansible_collections.cinder_local.iscsi_multipath.plugins.module_utils._volume import (
-    VolumeManager, all_targets, checked_volumes, discovered_problem, identified, volumes_problem)
+    VolumeManager, all_targets, checked_volumes, discovered_problem, identified, records_missing, volumes_problem)
 
 
 def argument_spec():
@@ -560,6 +576,7 @@ def argument_spec():
     volume['discovery_auth'] = dict(type='dict', no_log=True)
     spec['volumes'] = dict(type='list', elements='dict', options=volume)
     spec['record_dir'] = dict(type='path', default=DEFAULT_RECORD_DIR)
+    spec['missing_record'] = dict(type='str', choices=['fail', 'skip'], default='fail')
     spec['discovery'] = dict(type='bool', default=False)
     spec['grow_filesystem'] = dict(type='bool', default=False)
     spec['mounts'] = dict(type='dict', default={})
@@ -578,9 +595,15 @@ def main():
     params = module.params
     params['scan'] = 'manual'
     try:
+        no_record = records_missing(params, lambda volume_id: read_record(params['record_dir'], volume_id))
+        if no_record:
+            params['volumes'] = [volume for volume in params['volumes'] if volume['volume_id'] not in no_record]
+            if not params['volumes']:
+                module.exit_json(changed=False, volumes=[], no_record=no_record, elapsed={'total_s': watch.total()})
         volumes = checked_volumes(params, lambda volume_id: read_record(params['record_dir'], volume_id))
     except (TargetsError, RecordError) as exc:
         module.fail_json(msg=str(exc))
+    skipped = dict(no_record=no_record) if params['missing_record'] == 'skip' and params['state'] == 'absent' else {}
     min_paths = params['min_paths'] if params['state'] == 'present' else 0
     problem = (timing_problem(params) or iface_problem(params['iface'])
                or volumes_problem(volumes, min_paths, detach=params['state'] == 'absent',
@@ -612,7 +635,7 @@ def main():
     except LockError as exc:
         module.fail_json(msg=str(exc))
     except CommandError as exc:
-        fail = dict(portals=manager.outcomes, left_behind=manager.left_behind, **exc.fail_kwargs())
+        fail = dict(portals=manager.outcomes, left_behind=manager.left_behind, **dict(skipped, **exc.fail_kwargs()))
         if params['state'] == 'present':
             fail.update(rolled_back=manager.rolled_back, kept=manager.kept)
         if params['volumes'] is None:
@@ -627,7 +650,7 @@ def main():
     if params['volumes'] is None:
         module.exit_json(elapsed=elapsed, **results[0])
     changed = [result.pop('changed') for result in results]
-    module.exit_json(changed=any(changed), volumes=identified(volumes, results), elapsed=elapsed)
+    module.exit_json(changed=any(changed), volumes=identified(volumes, results), elapsed=elapsed, **skipped)
 
 
 if __name__ == '__main__':

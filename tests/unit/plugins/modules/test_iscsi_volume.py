@@ -833,3 +833,41 @@ def test_detach_check_mode_predicts_keeping_the_sessions_of_another_volume(harne
         check_mode=True)
     assert not failed and not result['changed'], result
     assert [p['logged_out'] for p in result['portals']] == [False, False]
+
+
+def test_skip_leaves_out_a_volume_without_record_before_any_command(harness, args, tmp_path):
+    del args['targets']
+    args.update(state='absent', volumes=[{'volume_id': VOLUME_ID}], record_dir=str(tmp_path / 'none'),
+                missing_record='skip')
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert not failed and not result['changed'], result
+    assert (result['volumes'], result['no_record']) == ([], [VOLUME_ID])
+
+
+def test_skip_detaches_the_recorded_volumes_and_names_the_others(harness, hosts, args, tmp_path):
+    _attached(hosts)
+    del args['targets']
+    other = '0b5f2a4e-8c1d-4f6a-9e3b-2d7c1a9f0e11'
+    args.update(state='absent', volumes=[{'volume_id': other}, {'volume_id': VOLUME_ID}],
+                record_dir=_record_dir(tmp_path), missing_record='skip')
+    devices = _detach_devices(hosts)
+    result, failed = harness.run(iscsi_volume.main, args, devices[:1] + [MAPS] + devices[1:] + [
+        TWO_SESSIONS, parallel(_logout_lane(A, 'a'), _logout_lane(B, 'b'))])
+    assert not failed and result['changed'], result
+    assert [volume['volume_id'] for volume in result['volumes']] == [VOLUME_ID] and result['no_record'] == [other]
+
+
+def test_skip_still_refuses_a_record_that_cannot_be_trusted(harness, args, tmp_path):
+    del args['targets']
+    args.update(state='absent', volumes=[{'volume_id': VOLUME_ID}], record_dir=_record_dir(tmp_path),
+                missing_record='skip')
+    os.chmod(args['record_dir'], 0o777)
+    result, failed = harness.run(iscsi_volume.main, args, [])
+    assert failed and 'is not a directory only its owner can write' in result['msg'], result
+
+
+@pytest.mark.parametrize('state, missing_record, targets', [
+    ('present', 'skip', None), ('absent', 'fail', None), ('absent', 'skip', [])])
+def test_only_a_skipping_detach_by_volume_id_leaves_volumes_out(state, missing_record, targets):
+    params = dict(state=state, missing_record=missing_record, volumes=[{'volume_id': VOLUME_ID, 'targets': targets}])
+    assert _volume.records_missing(params, lambda volume_id: None) == []
