@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh [--quick]: the collection vs os-brick 7.1.1 on one lab VM, same tgt targets,
 # same connection_info, in one run. Writes bench/results.md and bench/results.json
-# (--quick: 1 run each, scale 1 and 16, results only under .cache/bench/<stamp>/).
+# (--quick: 1 run each, scale 1 and 16, no module chain and no strace pass - only the goals' rows; results only under
+# .cache/bench/<stamp>/).
 # Last (not in --quick, whose 20 minutes it does not fit), the second anchor: playbooks/attach_volume.yml against
 # `cinder local-attach`, real Cinder (lab/openstack).
 # Everything that touches the data path runs inside the lab guest (bench/guest/*.py).
@@ -16,10 +17,11 @@ export LAB_NAME=${LAB_NAME:-bench}
 RUNS=${BENCH_RUNS:-$([ $QUICK = 1 ] && echo 1 || echo 5)}
 SLOW_RUNS=${BENCH_SLOW_RUNS:-$RUNS}          # stall and dead-portal runs (each takes minutes)
 SCALE_RUNS=${BENCH_SCALE_RUNS:-$RUNS}        # rounds of every scale
-CHAIN_RUNS=${BENCH_CHAIN_RUNS:-$RUNS}        # cycles of the module chain (iscsi_session + multipath_device)
+CHAIN_RUNS=${BENCH_CHAIN_RUNS:-$(((1 - QUICK) * RUNS))}  # cycles of the module chain (iscsi_session + multipath_device)
 ROLE_RUNS=${BENCH_ROLE_RUNS:-$RUNS}          # cycles of the volume_attach/volume_detach roles
 ROLE_VARIANTS=${BENCH_ROLE_VARIANTS:-1}      # 0: dead portal and scale through iscsi_volume only
 ANCHOR=${BENCH_ANCHOR:-$((1 - QUICK))}       # the second anchor (attach_volume.yml vs cinder local-attach): 1 runs it
+TRACE=${BENCH_TRACE:-$((1 - QUICK))}         # the strace pass (command counts, peak memory): 1 runs it
 DEADLINE=${BENCH_DEADLINE:-}                 # date(1) time after which no new measurement starts
 SCALES=${BENCH_SCALES:-$([ $QUICK = 1 ] && echo "1 16" || echo "1 4 16")}
 VOLUMES=$(tr ' ' '\n' <<< "$SCALES" | sort -n | tail -1)
@@ -250,8 +252,10 @@ phase_collection() {
     for r in $(seq 1 "$SLOW_RUNS"); do
         measure "stall, ours, collection defaults, run $r" stall_run ours "$r"
     done
-    measure "command counts and peak memory, ours (strace, not timed)" trace_ours
-    measure "command counts and peak memory, os-brick (strace, not timed)" trace_osbrick
+    if [ "$TRACE" = 1 ]; then
+        measure "command counts and peak memory, ours (strace, not timed)" trace_ours
+        measure "command counts and peak memory, os-brick (strace, not timed)" trace_osbrick
+    fi
     [ "$ROLE_RUNS" = 0 ] || measure "cycles, roles" cycle ours role "$ROLE_RUNS" all
     [ "$CHAIN_RUNS" = 0 ] || measure "cycles, module chain" cycle ours modules "$CHAIN_RUNS" all
     if [ "$ROLE_VARIANTS" != 0 ]; then
