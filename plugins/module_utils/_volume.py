@@ -32,9 +32,9 @@ SLOW_LOGIN = 0.5
 
 def records_missing(params, read_record):
     """The volume ids a detach with O(missing_record=skip) leaves out: given by volume_id alone, with no attach
-    record. Empty in every other call. Raise RecordError (a record that cannot be trusted is not a missing one)."""
+    record. None in every other call. Raise RecordError (a record that cannot be trusted is not a missing one)."""
     if params['state'] != 'absent' or params['missing_record'] != 'skip' or params['volumes'] is None:
-        return []
+        return None
     return [volume['volume_id'] for volume in params['volumes']
             if volume['volume_id'] and volume['targets'] is None and read_record(volume['volume_id']) is None]
 

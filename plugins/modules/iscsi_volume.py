@@ -594,16 +594,20 @@ def main():
                            required_one_of=[('targets', 'volumes')])
     params = module.params
     params['scan'] = 'manual'
+
+    def record_of(volume_id):
+        return read_record(params['record_dir'], volume_id)
+
     try:
-        no_record = records_missing(params, lambda volume_id: read_record(params['record_dir'], volume_id))
+        no_record = records_missing(params, record_of)
         if no_record:
             params['volumes'] = [volume for volume in params['volumes'] if volume['volume_id'] not in no_record]
             if not params['volumes']:
                 module.exit_json(changed=False, volumes=[], no_record=no_record, elapsed={'total_s': watch.total()})
-        volumes = checked_volumes(params, lambda volume_id: read_record(params['record_dir'], volume_id))
+        volumes = checked_volumes(params, record_of)
     except (TargetsError, RecordError) as exc:
         module.fail_json(msg=str(exc))
-    skipped = dict(no_record=no_record) if params['missing_record'] == 'skip' and params['state'] == 'absent' else {}
+    skipped = {} if no_record is None else dict(no_record=no_record)
     min_paths = params['min_paths'] if params['state'] == 'present' else 0
     problem = (timing_problem(params) or iface_problem(params['iface'])
                or volumes_problem(volumes, min_paths, detach=params['state'] == 'absent',
@@ -635,7 +639,8 @@ def main():
     except LockError as exc:
         module.fail_json(msg=str(exc))
     except CommandError as exc:
-        fail = dict(portals=manager.outcomes, left_behind=manager.left_behind, **dict(skipped, **exc.fail_kwargs()))
+        fail = dict(portals=manager.outcomes, left_behind=manager.left_behind, **exc.fail_kwargs())
+        fail.update(skipped)
         if params['state'] == 'present':
             fail.update(rolled_back=manager.rolled_back, kept=manager.kept)
         if params['volumes'] is None:

@@ -866,8 +866,8 @@ def test_skip_still_refuses_a_record_that_cannot_be_trusted(harness, args, tmp_p
     assert failed and 'is not a directory only its owner can write' in result['msg'], result
 
 
-@pytest.mark.parametrize('state, missing_record, targets', [
-    ('present', 'skip', None), ('absent', 'fail', None), ('absent', 'skip', [])])
-def test_only_a_skipping_detach_by_volume_id_leaves_volumes_out(state, missing_record, targets):
+@pytest.mark.parametrize('state, missing_record, targets, left_out', [
+    ('present', 'skip', None, None), ('absent', 'fail', None, None), ('absent', 'skip', [], [])])
+def test_only_a_skipping_detach_by_volume_id_leaves_volumes_out(state, missing_record, targets, left_out):
     params = dict(state=state, missing_record=missing_record, volumes=[{'volume_id': VOLUME_ID, 'targets': targets}])
-    assert _volume.records_missing(params, lambda volume_id: None) == []
+    assert _volume.records_missing(params, lambda volume_id: None) == left_out
